@@ -1,0 +1,158 @@
+"""The cache's SQLite schema, its version and the migrations between versions.
+
+One table, `previews`, one row per normalised URL: a column for every record key
+(in record order, `from_cache` excepted: it describes an answer, not a row), JSON
+text for the nested values, and three bookkeeping columns:
+
+- `host`: the lower-cased host of `url`, for `show --host` (indexed);
+- `last_error`: JSON of the most recent failed attempt, or NULL when the most
+  recent attempt succeeded (a processed row keeps its data when a refetch fails);
+- `last_attempt_at`: ISO 8601 UTC time of the most recent attempt.
+
+The version lives in `PRAGMA user_version`. Each migration moves one version up
+and runs inside the caller's write transaction, so two processes opening an old
+file at once migrate it once.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from .record import RECORD_KEYS
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
+
+SCHEMA_VERSION = 2
+TABLE = "previews"
+
+JSON_COLUMNS: tuple[str, ...] = ("images", "og", "twitter", "jsonld", "error")
+INT_COLUMNS: tuple[str, ...] = ("http_status", "attempts")
+#: The record's keys as stored, in record order.
+RECORD_COLUMNS: tuple[str, ...] = tuple(k for k in RECORD_KEYS if k != "from_cache")
+EXTRA_COLUMNS: tuple[str, ...] = ("host", "last_error", "last_attempt_at")
+ALL_COLUMNS: tuple[str, ...] = RECORD_COLUMNS + EXTRA_COLUMNS
+INDEXED: tuple[str, ...] = ("status", "fetched_at", "host")
+
+
+class SchemaError(Exception):
+    """The file holds something this version cannot use (message says why)."""
+
+
+def column_types() -> dict[str, type]:
+    """sqlite-utils column types: INTEGER for counts, TEXT (JSON or plain) otherwise."""
+    return {c: int if c in INT_COLUMNS else str for c in ALL_COLUMNS}
+
+
+def host_of(url: str) -> str | None:
+    """The lower-cased host of a URL (brackets dropped from IPv6), or None."""
+    try:
+        host = urlsplit(url).hostname
+    except ValueError:
+        return None
+    host = (host or "").rstrip(".")
+    return host or None
+
+
+def iso_utc(when: datetime) -> str:
+    """The one time format stored in the cache: `2026-03-01T10:00:00Z` (UTC, seconds).
+
+    Every stored time has this exact shape, so text order is time order and
+    `--since` / `--max-age` are plain string comparisons that use the index.
+    """
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def normalise_time(text: str | None) -> str | None:
+    """Any ISO 8601 time → `iso_utc` form; unparseable text is kept as written."""
+    if not text:
+        return None
+    try:
+        return iso_utc(datetime.fromisoformat(text))
+    except ValueError:
+        return text
+
+
+def user_version(db: Database) -> int:
+    return int(db.execute("PRAGMA user_version").fetchone()[0])
+
+
+def needs_setup(db: Database) -> bool:
+    """Cheap check, outside any lock: is the file at the current version?"""
+    return user_version(db) != SCHEMA_VERSION or not db.table(TABLE).exists()
+
+
+def setup(db: Database) -> None:
+    """Create or migrate the schema. Call inside a write (IMMEDIATE) transaction."""
+    version = user_version(db)
+    table = db.table(TABLE)
+    if version > SCHEMA_VERSION:
+        raise SchemaError(
+            f"it was written by a newer og-preview (schema {version}, this one knows "
+            f"{SCHEMA_VERSION}); upgrade og-preview or choose another --db"
+        )
+    if not table.exists():
+        _create(db)
+    else:
+        if "url" not in table.columns_dict:
+            raise SchemaError(
+                f"its `{TABLE}` table is not an og-preview cache (choose another --db)"
+            )
+        # A table without a version predates versioning: that is version 1.
+        for step in range(max(version, 1), SCHEMA_VERSION):
+            MIGRATIONS[step](db)
+    ensure_indexes(db)
+    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+def _create(db: Database) -> None:
+    db.table(TABLE).create(
+        column_types(),
+        pk="url",
+        not_null={"url", "status"},
+        column_order=list(ALL_COLUMNS),
+    )
+
+
+def ensure_indexes(db: Database) -> None:
+    table = db.table(TABLE)
+    for column in INDEXED:
+        table.create_index([column], find_unique_name=False, if_not_exists=True)
+
+
+def _v1_to_v2(db: Database) -> None:
+    """Version 1 had the record columns only: add host, last_error, last_attempt_at.
+
+    Fills `host` from `url`, rewrites `fetched_at` in the one stored time format,
+    takes `last_attempt_at` from it, and copies an error row's `error` to `last_error`.
+    """
+    table = db.table(TABLE)
+    have = table.columns_dict
+    for column in EXTRA_COLUMNS:
+        if column not in have:
+            table.add_column(column, str)
+    for column in RECORD_COLUMNS:
+        if column not in have:
+            table.add_column(column, int if column in INT_COLUMNS else str)
+    db.register_function(host_of, deterministic=True, replace=True, name="og_host_of")
+    db.register_function(normalise_time, deterministic=True, replace=True, name="og_normalise_time")
+    db.execute(
+        f"UPDATE {TABLE} SET host = og_host_of(url),"
+        " fetched_at = og_normalise_time(fetched_at),"
+        " last_attempt_at = og_normalise_time(fetched_at),"
+        " last_error = CASE WHEN status = 'error' THEN error END"
+    )
+
+
+MIGRATIONS: dict[int, Callable[[Database], None]] = {1: _v1_to_v2}
+
+
+def dumps(value: object) -> str:
+    """JSON text as stored in the JSON columns (compact, UTF-8 kept readable)."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))

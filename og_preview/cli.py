@@ -1,0 +1,385 @@
+"""The `og-preview` command line: options → Settings, records → stdout, exit codes.
+
+Heavy modules (aiohttp, extruct) are imported inside the commands that need them,
+so `og-preview --help` and `og-preview show` start fast.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from . import __version__
+from .cli_common import (
+    DbOpt,
+    ExitCode,
+    QuietOpt,
+    VerboseOpt,
+    fail,
+    resolve_db,
+    stderr_is_terminal,
+    stdout_is_terminal,
+    warn,
+)
+from .cli_show import show
+from .config import DEFAULT_USER_AGENT, Settings, SettingsError, parse_duration, parse_size
+from .output import Writer, writer_for
+from .progress import Counts, NullProgress, Progress, RichProgress
+from .record import Preview
+from .urls import InputError
+
+if TYPE_CHECKING:
+    from .cache import Cache
+
+app = typer.Typer(
+    name="og-preview",
+    help="Turn URLs into link previews: OpenGraph, Twitter Card, JSON-LD and HTML fallbacks, "
+    "cached in SQLite. Data goes to stdout, messages to stderr.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.command("show")(show)
+
+FormatOpt = Annotated[
+    str,
+    typer.Option(
+        "--format",
+        "-f",
+        help="auto (a card per URL on a terminal, JSON lines when piped), json, jsonl, csv, "
+        "table, card.",
+    ),
+]
+TimeoutOpt = Annotated[
+    float, typer.Option("--timeout", help="Seconds per attempt (connect + headers + body).")
+]
+RetriesOpt = Annotated[int, typer.Option("--retries", help="Extra attempts on transient failures.")]
+MaxBytesOpt = Annotated[
+    str, typer.Option("--max-bytes", help="Read at most this much decoded body (e.g. 2MiB, 500k).")
+]
+UserAgentOpt = Annotated[str, typer.Option("--user-agent", help="User-Agent header to send.")]
+AllowPrivateOpt = Annotated[
+    bool,
+    typer.Option(
+        "--allow-private", help="Allow loopback, private and link-local addresses (off: blocked)."
+    ),
+]
+RefreshOpt = Annotated[bool, typer.Option("--refresh", help="Ignore cached rows; fetch again.")]
+MaxAgeOpt = Annotated[
+    str, typer.Option("--max-age", help="Fetch again when the cached row is older (30m, 12h, 7d).")
+]
+NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the cache.")]
+NoJsonldOpt = Annotated[bool, typer.Option("--no-jsonld", help="Leave the jsonld key empty.")]
+
+
+def build_settings(
+    *,
+    timeout: float,
+    retries: int,
+    max_bytes: str,
+    user_agent: str,
+    allow_private: bool,
+    refresh: bool,
+    max_age: str,
+    no_cache: bool,
+    no_jsonld: bool,
+    **extra: object,
+) -> Settings:
+    try:
+        return Settings(
+            timeout=timeout,
+            connect_timeout=min(timeout, 5.0),
+            retries=retries,
+            max_bytes=parse_size(max_bytes),
+            user_agent=user_agent,
+            allow_private=allow_private,
+            refresh=refresh,
+            max_age=parse_duration(max_age),
+            use_cache=not no_cache,
+            include_jsonld=not no_jsonld,
+            **extra,  # type: ignore[arg-type]
+        )
+    except SettingsError as exc:
+        fail(str(exc))
+
+
+def open_cache(db: Path | None, settings: Settings) -> Cache | None:
+    if not settings.use_cache:
+        return None
+    from .cache import Cache, CacheError
+
+    try:
+        return Cache(resolve_db(db))
+    except CacheError as exc:
+        fail(str(exc))
+
+
+def resolve_format(fmt: str, *, terminal_default: str, allowed: Iterable[str]) -> str:
+    choices = tuple(allowed)
+    if fmt not in ("auto", *choices):
+        fail(f"--format must be one of: auto, {', '.join(choices)} (got {fmt!r})")
+    if fmt == "auto":
+        return terminal_default if stdout_is_terminal() else "jsonl"
+    return fmt
+
+
+def exit_code(counts: Counts) -> ExitCode:
+    return ExitCode.URL_ERRORS if counts.errors else ExitCode.OK
+
+
+@contextlib.contextmanager
+def quiet_broken_pipe() -> object:
+    """`og-preview … | head`: stop quietly when the reader goes away."""
+    try:
+        yield None
+    except BrokenPipeError:
+        with contextlib.suppress(OSError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        raise typer.Exit(int(ExitCode.OK)) from None
+
+
+@app.command()
+def fetch(
+    urls: Annotated[list[str], typer.Argument(help="URLs to preview.", show_default=False)],
+    fmt: FormatOpt = "auto",
+    db: DbOpt = None,
+    timeout: TimeoutOpt = 10.0,
+    retries: RetriesOpt = 3,
+    max_bytes: MaxBytesOpt = "2MiB",
+    user_agent: UserAgentOpt = DEFAULT_USER_AGENT,
+    allow_private: AllowPrivateOpt = False,
+    refresh: RefreshOpt = False,
+    max_age: MaxAgeOpt = "7d",
+    no_cache: NoCacheOpt = False,
+    no_jsonld: NoJsonldOpt = False,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Preview URLs now and print the results (a card each on a terminal, JSON when piped)."""
+    settings = build_settings(
+        timeout=timeout,
+        retries=retries,
+        max_bytes=max_bytes,
+        user_agent=user_agent,
+        allow_private=allow_private,
+        refresh=refresh,
+        max_age=max_age,
+        no_cache=no_cache,
+        no_jsonld=no_jsonld,
+        parse_workers=0,
+    )
+    fmt = resolve_format(fmt, terminal_default="card", allowed=("json", "jsonl", "csv", "table", "card"))
+    cache = open_cache(db, settings)
+    from .pipeline import preview_all
+
+    try:
+        records = asyncio.run(preview_all(urls, settings=settings, cache=cache))
+    except KeyboardInterrupt:
+        fail("interrupted", ExitCode.INTERRUPTED)
+    finally:
+        if cache is not None:
+            cache.close()
+    counts = Counts()
+    writer = writer_for(fmt, sys.stdout, single=len(records) == 1)
+    with quiet_broken_pipe():
+        for record in records:
+            counts.add(record)
+            writer.write(record)
+            if verbose and record.error is not None and not record.ok:
+                warn(f"{record.url}: {record.error.kind.value}: {record.error.message}")
+        writer.close()
+    raise typer.Exit(int(exit_code(counts)))
+
+
+@app.command()
+def batch(
+    files: Annotated[
+        list[str] | None,
+        typer.Argument(help="Files of URLs, one per line; - for stdin.", show_default=False),
+    ] = None,
+    fmt: FormatOpt = "auto",
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", "-c", help="Pages in flight at once.")
+    ] = 32,
+    per_host: Annotated[int, typer.Option("--per-host", help="Pages in flight per host.")] = 8,
+    no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bar.")] = False,
+    db: DbOpt = None,
+    timeout: TimeoutOpt = 10.0,
+    retries: RetriesOpt = 3,
+    max_bytes: MaxBytesOpt = "2MiB",
+    user_agent: UserAgentOpt = DEFAULT_USER_AGENT,
+    allow_private: AllowPrivateOpt = False,
+    refresh: RefreshOpt = False,
+    max_age: MaxAgeOpt = "7d",
+    no_cache: NoCacheOpt = False,
+    no_jsonld: NoJsonldOpt = False,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Preview every URL in FILES (or stdin), streaming records as they finish."""
+    settings = build_settings(
+        timeout=timeout,
+        retries=retries,
+        max_bytes=max_bytes,
+        user_agent=user_agent,
+        allow_private=allow_private,
+        refresh=refresh,
+        max_age=max_age,
+        no_cache=no_cache,
+        no_jsonld=no_jsonld,
+        concurrency=concurrency,
+        per_host=per_host,
+    )
+    sources = list(files or [])
+    if not sources:
+        if sys.stdin is None or sys.stdin.isatty():
+            fail("give one or more files of URLs, or pipe URLs on stdin (og-preview batch -)")
+        sources = ["-"]
+    from .urls import check_sources, read_lines
+
+    try:
+        check_sources(sources)
+    except InputError as exc:
+        fail(str(exc))
+    fmt = resolve_format(fmt, terminal_default="none", allowed=("json", "jsonl", "csv", "table", "urls"))
+    cache = open_cache(db, settings)
+    show_progress = not (no_progress or quiet) and stderr_is_terminal()
+    progress: Progress = RichProgress(no_color="NO_COLOR" in os.environ) if show_progress else NullProgress()
+    counts = Counts()
+    writer = writer_for(fmt, sys.stdout)
+    code = ExitCode.OK
+    try:
+        with quiet_broken_pipe(), progress:
+            asyncio.run(
+                run_batch(read_lines(sources), sources, settings, cache, writer, counts, progress, verbose)
+            )
+            writer.close()
+        code = exit_code(counts)
+    except KeyboardInterrupt:
+        with contextlib.suppress(Exception):
+            writer.close()
+        code = ExitCode.INTERRUPTED
+        if not quiet:
+            warn("interrupted; finished URLs are cached: run the same command again to resume")
+    except InputError as exc:
+        fail(str(exc))
+    finally:
+        if cache is not None:
+            cache.close()
+    if not quiet:
+        warn(counts.summary())
+    raise typer.Exit(int(code))
+
+
+async def run_batch(
+    lines: Iterable[str],
+    sources: list[str],
+    settings: Settings,
+    cache: Cache | None,
+    writer: Writer,
+    counts: Counts,
+    progress: Progress,
+    verbose: bool,
+) -> None:
+    from .pipeline import preview_many
+    from .urls import count_urls
+
+    async def total() -> None:
+        with contextlib.suppress(OSError):
+            progress.set_total(await asyncio.to_thread(count_urls, sources))
+
+    counter = asyncio.create_task(total())
+    try:
+        async with contextlib.aclosing(preview_many(lines, settings, cache)) as results:
+            async for record in results:
+                writer.write(record)
+                counts.add(record)
+                progress.update(counts)
+                if verbose and record.error is not None and not record.ok:
+                    warn(f"{record.url}: {record.error.kind.value}: {record.error.message}")
+    finally:
+        counter.cancel()
+        progress.set_total(counts.total)
+        progress.update(counts)
+
+
+@app.command()
+def parse(
+    file: Annotated[str, typer.Argument(help="A saved HTML page, or - for stdin.")],
+    url: Annotated[
+        str, typer.Option("--url", help="The page's address, for resolving relative links.")
+    ],
+    fmt: FormatOpt = "auto",
+    no_jsonld: NoJsonldOpt = False,
+) -> None:
+    """Extract the preview from a saved page (no network)."""
+    fmt = resolve_format(fmt, terminal_default="card", allowed=("json", "jsonl", "csv", "table", "card"))
+    try:
+        body = sys.stdin.buffer.read() if file == "-" else Path(file).read_bytes()
+    except OSError as exc:
+        fail(f"cannot read {file}: {exc.strerror or exc}")
+    from .pipeline import parse_saved
+
+    try:
+        record = parse_saved(body, url, include_jsonld=not no_jsonld)
+    except ValueError as exc:
+        fail(f"--url: {exc}")
+    writer = writer_for(fmt, sys.stdout, single=True)
+    with quiet_broken_pipe():
+        writer.write(record)
+        writer.close()
+    raise typer.Exit(int(ExitCode.OK if record.ok else ExitCode.URL_ERRORS))
+
+
+def version_callback(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"og-preview {__version__}\n")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=version_callback, is_eager=True, help="Show the version."),
+    ] = False,
+) -> None:
+    """Turn URLs into link previews, cached in SQLite."""
+
+
+def main() -> None:
+    """Console-script entry: usage errors become one line, never a traceback."""
+    try:
+        code = app(standalone_mode=False)
+    except KeyboardInterrupt:
+        code = int(ExitCode.INTERRUPTED)
+    except Exception as exc:  # Click's exceptions, wherever Typer vendors them from
+        code = _usage_exit(exc)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _usage_exit(exc: Exception) -> int:
+    name = type(exc).__name__
+    if name == "NoArgsIsHelpError":  # `og-preview` alone: the help, on stdout
+        sys.stdout.write(exc.format_message() + "\n")  # type: ignore[attr-defined]
+        return int(ExitCode.OK)
+    if name == "Abort":
+        sys.stderr.write("og-preview: interrupted\n")
+        return int(ExitCode.INTERRUPTED)
+    if not hasattr(exc, "format_message"):
+        raise exc
+    ctx = getattr(exc, "ctx", None)
+    command = ctx.command_path if ctx is not None else "og-preview"
+    message = " ".join(exc.format_message().split())
+    sys.stderr.write(f"og-preview: error: {message} (see: {command} --help)\n")
+    return int(getattr(exc, "exit_code", ExitCode.USAGE))

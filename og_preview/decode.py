@@ -1,0 +1,226 @@
+"""Bytes → text, the way browsers do it (WHATWG "encoding sniffing", simplified).
+
+Order: byte-order mark → transport (HTTP header) charset → `<meta charset>` /
+http-equiv prescan of the first 64 KiB → detection. A declared charset is
+checked against the bytes: pages that declare a single-byte charset but are
+valid UTF-8 (with non-ASCII bytes) are UTF-8, and a declaration whose decode
+fails badly gives way to detection. Undecodable bytes are replaced; this
+module never raises.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+
+__all__ = ["decode_html", "normalize_charset"]
+
+PRESCAN_BYTES = 64 * 1024
+LATE_PRESCAN_BYTES = 1024 * 1024
+DETECT_BYTES = 128 * 1024
+
+# WHATWG encoding name → Python codec. WHATWG's "windows-1252" decoder is what
+# browsers use for latin1/iso-8859-1/ascii, "gbk"/"gb2312" use the gb18030
+# decoder, "shift_jis" is Microsoft's cp932 and "euc-kr" is windows-949.
+_CODECS: dict[str, str] = {
+    "utf-8": "utf-8",
+    "utf-16le": "utf-16-le",
+    "utf-16be": "utf-16-be",
+    "windows-1252": "cp1252",
+    "gb18030": "gb18030",
+    "big5": "big5hkscs",
+    "shift_jis": "cp932",
+    "euc-jp": "euc_jp",
+    "iso-2022-jp": "iso2022_jp",
+    "euc-kr": "cp949",
+    "windows-874": "cp874",
+    "koi8-r": "koi8_r",
+    "koi8-u": "koi8_u",
+    "macintosh": "mac_roman",
+    "x-mac-cyrillic": "mac_cyrillic",
+    "ibm866": "cp866",
+}
+for _n in range(1250, 1259):
+    _CODECS[f"windows-{_n}"] = f"cp{_n}"
+for _n in (2, 3, 4, 5, 6, 7, 8, 10, 13, 14, 15, 16):
+    _CODECS[f"iso-8859-{_n}"] = f"iso8859_{_n}"
+
+# Label → WHATWG encoding name (the common labels; anything else goes through
+# Python's codec registry and is used when Python knows it).
+_LABELS: dict[str, str] = {
+    **{k: "utf-8" for k in ("utf-8", "utf8", "unicode-1-1-utf-8", "x-unicode20utf8")},
+    **{
+        k: "windows-1252"
+        for k in (
+            "latin1", "latin-1", "l1", "iso-8859-1", "iso8859-1", "iso_8859-1", "iso88591",
+            "iso-ir-100", "cp819", "ibm819", "csisolatin1", "ascii", "us-ascii", "ansi_x3.4-1968",
+            "iso646-us", "cp1252", "windows-1252", "x-cp1252",
+        )
+    },  # fmt: skip
+    **{
+        k: "gb18030"
+        for k in ("gbk", "gb2312", "gb_2312", "gb_2312-80", "chinese", "csgb2312", "x-gbk",
+                  "csiso58gb231280", "iso-ir-58", "gb18030", "cp936", "euc-cn")
+    },  # fmt: skip
+    **{
+        k: "shift_jis"
+        for k in ("shift_jis", "shift-jis", "sjis", "x-sjis", "ms_kanji", "ms932", "cp932",
+                  "windows-31j", "csshiftjis")
+    },  # fmt: skip
+    **{k: "euc-jp" for k in ("euc-jp", "eucjp", "x-euc-jp", "cseucpkdfmtjapanese")},
+    **{k: "iso-2022-jp" for k in ("iso-2022-jp", "csiso2022jp")},
+    **{
+        k: "euc-kr"
+        for k in ("euc-kr", "euckr", "ks_c_5601-1987", "ks_c_5601-1989", "ksc5601", "ksc_5601",
+                  "korean", "windows-949", "cp949", "csksc56011987", "iso-ir-149", "cseuckr")
+    },  # fmt: skip
+    **{k: "big5" for k in ("big5", "big5-hkscs", "cn-big5", "csbig5", "x-x-big5")},
+    **{k: "windows-874" for k in ("windows-874", "tis-620", "iso-8859-11", "dos-874")},
+    **{k: "windows-1254" for k in ("iso-8859-9", "latin5", "l5", "iso8859-9")},
+    **{k: "utf-16le" for k in ("utf-16", "utf-16le", "unicode", "ucs-2", "csunicode")},
+    "utf-16be": "utf-16be",
+    "koi8-r": "koi8-r",
+    "koi8": "koi8-r",
+    "koi8-u": "koi8-u",
+    "mac": "macintosh",
+    "macintosh": "macintosh",
+    "x-mac-roman": "macintosh",
+    "x-mac-cyrillic": "x-mac-cyrillic",
+    "ibm866": "ibm866",
+    "cp866": "ibm866",
+}
+
+_BOMS: tuple[tuple[bytes, str], ...] = (
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16le"),
+    (codecs.BOM_UTF16_BE, "utf-16be"),
+)
+
+_META_CHARSET = re.compile(
+    rb"""<meta\b[^>]*?\bcharset\s*=\s*["']?\s*([a-zA-Z0-9_.:\-]+)""", re.IGNORECASE
+)
+_NON_ASCII = re.compile(rb"[\x80-\xff]")
+_HEAD_END = re.compile(rb"</head\s*>", re.IGNORECASE)
+
+
+def normalize_charset(label: str | None) -> str | None:
+    """A charset label → WHATWG encoding name (or a Python codec name); None if unknown."""
+    if not label:
+        return None
+    key = label.strip().strip("\"'").strip().lower()
+    if not key:
+        return None
+    name = _LABELS.get(key)
+    if name is None:
+        key2 = key.replace("_", "-")
+        name = _LABELS.get(key2) or (key2 if key2 in _CODECS else None)
+    if name is not None:
+        return name
+    try:
+        return codecs.lookup(key).name
+    except (LookupError, ValueError):
+        return None
+
+
+def _codec(name: str) -> str:
+    return _CODECS.get(name, name)
+
+
+def _decode(body: bytes, name: str) -> str:
+    try:
+        return body.decode(_codec(name), errors="replace")
+    except (LookupError, ValueError):
+        return body.decode("utf-8", errors="replace")
+
+
+def _prescan(body: bytes) -> str | None:
+    """`<meta charset=…>` or `<meta http-equiv=content-type content="…charset=…">`.
+
+    Looks at the first 64 KiB, then (pages with huge inline scripts first) the rest of
+    the head, up to LATE_PRESCAN_BYTES.
+    """
+    found = _scan(body, 0, PRESCAN_BYTES)
+    if found is None and len(body) > PRESCAN_BYTES:
+        head_end = _HEAD_END.search(body, 0, LATE_PRESCAN_BYTES)
+        found = _scan(body, 0, head_end.start() if head_end else LATE_PRESCAN_BYTES)
+    return found
+
+
+def _scan(body: bytes, start: int, end: int) -> str | None:
+    for match in _META_CHARSET.finditer(body, start, end):
+        try:
+            name = normalize_charset(match.group(1).decode("ascii"))
+        except UnicodeDecodeError:
+            continue
+        if name is not None:
+            # WHATWG: a meta declaring UTF-16 is read as UTF-8 (the bytes are ASCII-compatible)
+            return "utf-8" if name.startswith("utf-16") else name
+    return None
+
+
+def _is_utf8(body: bytes) -> bool:
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        # a multi-byte sequence cut off by a size limit at the very end is still UTF-8
+        return exc.start >= len(body) - 3 and exc.reason == "unexpected end of data"
+    return True
+
+
+def _badly_decoded(body: bytes, name: str) -> bool:
+    """Does decoding with `name` produce a noticeable share of replacement characters?"""
+    if not _NON_ASCII.search(body):
+        return False
+    sample = body[:DETECT_BYTES]
+    try:
+        sample.decode(_codec(name))
+    except UnicodeDecodeError:
+        bad = sample.decode(_codec(name), errors="replace").count("\ufffd")
+        return bad > max(2, len(_NON_ASCII.findall(sample)) // 50)
+    except (LookupError, ValueError):
+        return True
+    return False
+
+
+def _detect(body: bytes) -> str:
+    if not _NON_ASCII.search(body) or _is_utf8(body):
+        return "utf-8"
+    try:
+        from charset_normalizer import from_bytes
+
+        best = from_bytes(body[:DETECT_BYTES]).best()
+    except Exception:  # detection is a best effort
+        best = None
+    if best is not None:
+        name = normalize_charset(best.encoding)
+        if name is not None:
+            return name
+    return "windows-1252"
+
+
+def _choose(body: bytes, header_charset: str | None) -> str:
+    for bom, name in _BOMS:
+        if body.startswith(bom):
+            return name
+    declared = normalize_charset(header_charset) or _prescan(body)
+    if declared is None:
+        return _detect(body)
+    # common lie: bytes re-encoded as UTF-8 but the old declaration kept. Text in a
+    # legacy encoding is practically never valid UTF-8 once it has non-ASCII bytes.
+    if declared != "utf-8" and _NON_ASCII.search(body) and _is_utf8(body):
+        return "utf-8"
+    if _badly_decoded(body, declared):
+        return _detect(body)
+    return declared
+
+
+def decode_html(body: bytes, header_charset: str | None = None) -> tuple[str, str]:
+    """bytes → (text, encoding used). Never raises; undecodable bytes are replaced."""
+    try:
+        name = _choose(body, header_charset)
+        text = _decode(body, name)
+    except Exception:  # never fatal
+        return body.decode("utf-8", errors="replace"), "utf-8"
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    return text, name

@@ -1,0 +1,208 @@
+"""One lxml parse → extruct (OpenGraph, JSON-LD) + our fallbacks → a clean `Metadata`.
+
+Only what metadata needs is parsed: the head, plus the `<meta>`, `<link>` and
+JSON-LD fragments of the body (see `meta.small_document`). `extract` and
+`extract_bytes` never raise: the worst case is a `Metadata` of Nones.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import lxml.html
+from extruct.opengraph import OpenGraphExtractor
+from lxml.html import HtmlElement
+
+from .challenge import looks_like_challenge
+from .clean import clean_date, clean_lang, clean_text, clean_url, looks_like_url, origin_favicon
+from .decode import decode_html
+from .jsonld import JsonLdView, extract_jsonld
+from .meta import OG_PREFIXES, Page, build_og, build_twitter, collect, og_image_groups, small_document
+from .record import Metadata
+
+__all__ = ["Extraction", "extract", "extract_bytes"]
+
+_OG = OpenGraphExtractor()
+_XML_DECL = re.compile(r"^\s*<\?xml[^>]*>", re.IGNORECASE)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_PARSER = lxml.html.HTMLParser(recover=True, no_network=True, remove_blank_text=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Extraction:
+    metadata: Metadata
+    challenge: bool  # the content looks like a bot-challenge interstitial
+
+
+def parse_tree(html: str, *, fast: bool = True) -> HtmlElement | None:
+    """One lxml parse of the metadata-bearing part of `html` (None when there is nothing)."""
+    doc = small_document(html) if fast else html
+    doc = _CONTROL.sub("", _XML_DECL.sub("", doc, count=1))
+    if not doc.strip():
+        return None
+    try:
+        return lxml.html.document_fromstring(doc, parser=_PARSER)
+    except Exception:  # ParserError on an empty document, encoding declarations, ...
+        return None
+
+
+def _og_namespaces(root: HtmlElement) -> tuple[str, ...]:
+    """Prefixes extruct's OpenGraph extractor recognises beyond our OG family (e.g. product:)."""
+    extra: list[str] = []
+    try:
+        for item in _OG.extract_items(root):
+            for prefix in item.get("namespace", {}):
+                key = f"{str(prefix).lower()}:"
+                if key not in OG_PREFIXES and key != "twitter:" and key not in extra:
+                    extra.append(key)
+    except Exception:
+        return ()
+    return tuple(extra)
+
+
+def _images(page: Page, base: str | None) -> list[dict[str, Any]]:
+    images: list[dict[str, Any]] = []
+    for group in og_image_groups(page):
+        url = clean_url(group.get("url"), base)
+        secure = clean_url(group.get("secure_url"), base)
+        if url is None and secure is None:
+            continue
+        entry: dict[str, Any] = {"url": url or secure, "secure_url": secure}
+        entry["type"] = clean_text(group.get("type"), cap=200)
+        for dim in ("width", "height"):
+            raw = clean_text(group.get(dim), cap=50)
+            entry[dim] = int(raw) if raw and raw.isdigit() else raw
+        entry["alt"] = clean_text(group.get("alt"))
+        images.append(entry)
+    return images
+
+
+def _first_url(base: str | None, *values: str | None) -> str | None:
+    for value in values:
+        url = clean_url(value, base)
+        if url:
+            return url
+    return None
+
+
+def _link(page: Page, *rels: str) -> str | None:
+    for rel in rels:
+        for link_rels, href, _sizes in page.links:
+            if rel in link_rels:
+                return href
+    return None
+
+
+def _person(value: str | None) -> str | None:
+    text = clean_text(value, cap=300)
+    if not text or looks_like_url(text):
+        return None
+    return text
+
+
+def _fields(
+    page: Page,
+    jsonld: list[Any],
+    base_url: str,
+    content_language: str | None,
+    og_prefixes: tuple[str, ...] = (),
+) -> Metadata:
+    base = clean_url(page.base, base_url) or base_url if page.base else base_url
+    ld = JsonLdView(jsonld)
+    og = build_og(page, og_prefixes)
+    twitter = build_twitter(page)
+    images = _images(page, base)
+    first = page.first
+
+    title = clean_text(first("og:title") or first("twitter:title") or page.title)
+    description = clean_text(
+        first("og:description") or first("twitter:description") or first("description")
+    )
+    image = (images[0]["url"] if images else None) or _first_url(
+        base,
+        first("twitter:image", "twitter:image:src"),
+        ld.image(),
+        _link(page, "image_src"),
+    )
+    site_name = clean_text(
+        first("og:site_name") or first("application-name") or first("twitter:site"), cap=300
+    )
+    locale = clean_text(first("og:locale"), cap=50)
+    lang = clean_lang(page.lang) or clean_lang(locale) or clean_lang(content_language)
+    author = (
+        _person(first("article:author"))
+        or _person(ld.author())
+        or _person(first("author"))
+    )
+    published = clean_date(first("article:published_time")) or clean_date(
+        ld.text("datePublished")
+    )
+    icon = _first_url(
+        base,
+        _link(page, "icon"),
+        _link(page, "apple-touch-icon", "apple-touch-icon-precomposed"),
+    ) or origin_favicon(base)
+    return Metadata(
+        title=title,
+        description=description,
+        image=image,
+        images=images,
+        site_name=site_name,
+        type=clean_text(first("og:type"), cap=200),
+        canonical_url=_first_url(base, first("og:url"), _link(page, "canonical")),
+        locale=locale,
+        lang=lang,
+        author=author,
+        published=published,
+        icon=icon,
+        og=og,
+        twitter=twitter,
+        jsonld=jsonld,
+    )
+
+
+def _empty(base_url: str) -> Metadata:
+    return Metadata(icon=origin_favicon(base_url))
+
+
+def extract(
+    html: str,
+    base_url: str,
+    *,
+    content_language: str | None = None,
+    include_jsonld: bool = True,
+    fast: bool = True,
+) -> Extraction:
+    """Metadata of one decoded page; `base_url` is its final URL. Never raises."""
+    try:
+        root = parse_tree(html, fast=fast)
+        if root is None:
+            return Extraction(_empty(base_url), looks_like_challenge(html))
+        page = collect(root)
+        jsonld = extract_jsonld(page.scripts)
+        metadata = _fields(page, jsonld, base_url, content_language, _og_namespaces(root))
+        if not include_jsonld:
+            metadata = Metadata(**{**metadata.as_fields(), "jsonld": []})
+        return Extraction(metadata, looks_like_challenge(html, page.title))
+    except Exception:  # a bug must not cost the batch a URL: degrade to nothing
+        try:
+            return Extraction(_empty(base_url), False)
+        except Exception:
+            return Extraction(Metadata(), False)
+
+
+def extract_bytes(
+    body: bytes,
+    base_url: str,
+    *,
+    header_charset: str | None = None,
+    content_language: str | None = None,
+    include_jsonld: bool = True,
+) -> Extraction:
+    """decode_html + extract; a top-level picklable function run in worker processes."""
+    text, _encoding = decode_html(body, header_charset)
+    return extract(
+        text, base_url, content_language=content_language, include_jsonld=include_jsonld
+    )

@@ -1,0 +1,365 @@
+"""Fetching one URL safely: session factory, redirect loop, bounded read, retries.
+
+`fetch()` never raises for anything a URL or server does; network-level
+failures come back as `FetchResult.error`, HTTP statuses as `http_status`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass, field, replace
+from http.cookies import CookieError, SimpleCookie
+from types import SimpleNamespace
+from typing import Final
+
+import aiohttp
+from aiohttp.abc import AbstractResolver
+from aiohttp.compression_utils import HAS_BROTLI, HAS_ZSTD
+from yarl import URL
+
+from .config import Settings
+from .neterrors import classify
+from .netguard import ALLOWED_SCHEMES, AddressPolicy, GuardedResolver, parse_ipv4_loose
+from .record import ErrorInfo, ErrorKind
+from .retry import RETRY_STATUSES, parse_retry_after, run_with_retries
+
+ACCEPT: Final = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8"
+ACCEPT_ENCODING: Final = ", ".join(
+    ["gzip", "deflate"] + (["br"] if HAS_BROTLI else []) + (["zstd"] if HAS_ZSTD else [])
+)
+REDIRECT_STATUSES: Final = frozenset({301, 302, 303, 307, 308})
+HTML_TYPES: Final = frozenset({"text/html", "application/xhtml+xml"})
+# Labels servers put on pages they did not bother to type; worth a sniff.
+SNIFFABLE_TYPES: Final = frozenset(
+    {"text/plain", "application/octet-stream", "unknown/unknown", "application/unknown", "*/*"}
+)
+MEDIA_PREFIXES: Final = ("image/", "video/", "audio/")
+READ_CHUNK: Final = 64 * 1024  # aiohttp inflates at most this much per read: bomb-safe
+REDIRECT_DRAIN: Final = 64 * 1024  # read small redirect bodies so the connection is reused
+
+# The policy of each session open_session() made, so fetch() checks hosts the same way.
+_POLICIES: weakref.WeakKeyDictionary[aiohttp.ClientSession, AddressPolicy] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+@dataclass(frozen=True, slots=True)
+class FetchResult:
+    url: str  # as requested
+    final_url: str  # after redirects (== url when none)
+    http_status: int | None  # last response's status; None when no response
+    content_type: str | None  # mime type only, lower-cased, e.g. "text/html"
+    charset: str | None  # charset parameter of Content-Type, if any
+    content_language: str | None  # Content-Language header, if any
+    body: bytes  # decoded (decompressed) body, at most settings.max_bytes
+    truncated: bool  # the cap was hit
+    attempts: int  # fetch attempts made (1 + retries used)
+    error: ErrorInfo | None  # network-level failure only
+    retry_after: float | None  # seconds the server asked to wait (429/503), if any
+
+
+@dataclass(slots=True)
+class _Progress:
+    """What one attempt has learnt so far, kept when it fails half way."""
+
+    url: str
+    final_url: str
+    http_status: int | None = None
+    content_type: str | None = None
+    charset: str | None = None
+    content_language: str | None = None
+    retry_after: float | None = None
+    body: bytes = b""
+    truncated: bool = False
+    cookies: dict[str, dict[str, str]] = field(default_factory=dict)  # host → name → value
+
+    def result(self, error: ErrorInfo | None = None) -> FetchResult:
+        return FetchResult(
+            url=self.url,
+            final_url=self.final_url,
+            http_status=self.http_status,
+            content_type=self.content_type,
+            charset=self.charset,
+            content_language=self.content_language,
+            body=self.body,
+            truncated=self.truncated,
+            attempts=1,
+            error=error,
+            retry_after=self.retry_after,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _Attempt:
+    result: FetchResult
+    retryable: bool
+
+    @property
+    def retry_after(self) -> float | None:
+        return self.result.retry_after
+
+
+def parse_content_type(value: str | None) -> tuple[str | None, str | None]:
+    """`Text/HTML; charset="UTF-8"` → ("text/html", "UTF-8"); junk → (None, None)."""
+    if not value:
+        return None, None
+    mime, *params = value.split(";")
+    mime = mime.strip().lower()
+    charset = None
+    for param in params:
+        key, _, val = param.partition("=")
+        if key.strip().lower() == "charset":
+            charset = val.strip().strip("\"'").strip() or None
+            break
+    return (mime if "/" in mime else None), charset
+
+
+def wants_body(status: int, mime: str | None) -> bool:
+    """HTML-ish (or untyped) pages are read; errors too, for bot-challenge detection."""
+    if mime is None or mime in HTML_TYPES or mime in SNIFFABLE_TYPES:
+        return True
+    return status >= 400 and not mime.startswith(MEDIA_PREFIXES)
+
+
+async def read_bounded(resp: aiohttp.ClientResponse, limit: int) -> tuple[bytes, bool]:
+    """At most `limit` decoded bytes, and whether there was more.
+
+    aiohttp (>= 3.12) inflates compressed bodies lazily, at most
+    max(READ_CHUNK, read size) per step and only while the buffer is below its
+    low-water mark, so a gzip bomb is never expanded beyond what is read here.
+    """
+    buf = bytearray()
+    while len(buf) <= limit:
+        chunk = await resp.content.read(min(READ_CHUNK, limit + 1 - len(buf)))
+        if not chunk:
+            return bytes(buf), False
+        buf += chunk
+    return bytes(buf[:limit]), True
+
+
+@asynccontextmanager
+async def open_session(
+    settings: Settings,
+    *,
+    policy: AddressPolicy | None = None,
+    resolver: AbstractResolver | None = None,
+) -> AsyncIterator[aiohttp.ClientSession]:
+    """One session and connector for a whole run.
+
+    Keep-alive, a DNS cache, `limit=concurrency`, `limit_per_host=per_host`;
+    unless private addresses are allowed, names resolve through the guarding
+    resolver and every socket is checked before it connects. `policy` and
+    `resolver` (the lookup the guard wraps) are seams for deployments and tests.
+    """
+    policy = policy or AddressPolicy(allow_private=settings.allow_private)
+    guarded = not policy.allow_private
+    guard = GuardedResolver(policy, resolver) if guarded else None
+    connector = aiohttp.TCPConnector(
+        limit=settings.concurrency,
+        limit_per_host=settings.per_host,
+        resolver=guard or resolver,
+        socket_factory=policy.socket_factory if guarded else None,
+    )
+    session = aiohttp.ClientSession(
+        connector=connector,
+        headers={
+            "User-Agent": settings.user_agent,
+            "Accept": ACCEPT,
+            "Accept-Encoding": ACCEPT_ENCODING,
+        },
+        timeout=aiohttp.ClientTimeout(total=None, sock_connect=settings.connect_timeout),
+        cookie_jar=aiohttp.DummyCookieJar(),  # cookies live per fetch, see _cookie_header
+        auto_decompress=True,
+        trust_env=False,
+        trace_configs=[_pool_wait_trace()],
+    )
+    _POLICIES[session] = policy
+    try:
+        yield session
+    finally:
+        await session.close()
+        if guard is not None:
+            await guard.close()
+
+
+async def fetch(url: str, session: aiohttp.ClientSession, settings: Settings) -> FetchResult:
+    """Fetch `url`, following redirects and retrying; never raises but CancelledError."""
+    policy = _POLICIES.get(session) or AddressPolicy(allow_private=settings.allow_private)
+    attempts = 0
+
+    async def attempt() -> _Attempt:
+        nonlocal attempts
+        attempts += 1
+        return await _attempt(url, session, settings, policy)
+
+    outcome = await run_with_retries(attempt, settings)
+    return replace(outcome.result, attempts=attempts)
+
+
+class _Deadline:
+    """One attempt's deadline, paused while the request waits for a pooled connection.
+
+    Waiting behind other pages of the same host (`per_host`) is politeness,
+    not slowness of this URL, so it does not count against `settings.timeout`.
+    """
+
+    def __init__(self, timeout: asyncio.Timeout) -> None:
+        self._timeout = timeout
+        self._left: float | None = None
+
+    def pause(self) -> None:
+        when = self._timeout.when()
+        if when is not None and self._left is None:
+            self._left = when - asyncio.get_running_loop().time()
+            with suppress(RuntimeError):  # already expiring: let it expire
+                self._timeout.reschedule(None)
+
+    def resume(self) -> None:
+        if self._left is not None:
+            left, self._left = self._left, None
+            with suppress(RuntimeError):
+                self._timeout.reschedule(asyncio.get_running_loop().time() + left)
+
+
+async def _on_queued(_: object, ctx: SimpleNamespace, __: object) -> None:
+    if isinstance(deadline := ctx.trace_request_ctx, _Deadline):
+        deadline.pause()
+
+
+async def _on_dequeued(_: object, ctx: SimpleNamespace, __: object) -> None:
+    if isinstance(deadline := ctx.trace_request_ctx, _Deadline):
+        deadline.resume()
+
+
+def _pool_wait_trace() -> aiohttp.TraceConfig:
+    trace = aiohttp.TraceConfig()
+    trace.on_connection_queued_start.append(_on_queued)
+    trace.on_connection_queued_end.append(_on_dequeued)
+    return trace
+
+
+async def _attempt(
+    url: str, session: aiohttp.ClientSession, settings: Settings, policy: AddressPolicy
+) -> _Attempt:
+    """One try of the whole redirect chain under one deadline."""
+    progress = _Progress(url=url, final_url=url)
+    try:
+        async with asyncio.timeout(settings.timeout) as timeout:
+            error = await _follow(progress, session, settings, policy, _Deadline(timeout))
+    except Exception as exc:  # every failure of the URL/server becomes a result
+        error, retryable = classify(exc, progress.final_url, progress.http_status, settings)
+        return _Attempt(progress.result(error), retryable)
+    if error is not None:
+        return _Attempt(progress.result(error), False)
+    return _Attempt(progress.result(), progress.http_status in RETRY_STATUSES)
+
+
+def _hop_error(target: URL, policy: AddressPolicy) -> ErrorInfo | None:
+    if target.scheme not in ALLOWED_SCHEMES:
+        scheme = target.scheme or "a relative"
+        return ErrorInfo(kind=ErrorKind.BLOCKED, message=f"{scheme}: URLs are not fetched")
+    reason = policy.check_host(target.raw_host or "")
+    return ErrorInfo(kind=ErrorKind.BLOCKED, message=reason) if reason else None
+
+
+def _canonical(target: URL) -> URL:
+    """Loose IPv4 spellings (`127.1`, `0x7f.0.0.1`) connect as the dotted quad they mean."""
+    host = target.raw_host or ""
+    ip = parse_ipv4_loose(host.rstrip("."))
+    return target.with_host(str(ip)) if ip is not None and str(ip) != host else target
+
+
+async def _follow(
+    progress: _Progress,
+    session: aiohttp.ClientSession,
+    settings: Settings,
+    policy: AddressPolicy,
+    deadline: _Deadline,
+) -> ErrorInfo | None:
+    """Request, following redirects by hand; fills `progress`; returns a chain error if any."""
+    target = URL(progress.url).with_fragment(None)
+    seen: set[tuple[URL, str]] = set()
+    for hop in range(settings.max_redirects + 1):
+        if (error := _hop_error(target, policy)) is not None:
+            return error
+        cookie = _cookie_header(progress.cookies, target)
+        if (target, cookie) in seen:
+            return ErrorInfo(
+                kind=ErrorKind.TOO_MANY_REDIRECTS, message=f"redirect loop at {target}"
+            )
+        seen.add((target, cookie))
+        headers = {**settings.extra_headers, **({"Cookie": cookie} if cookie else {})}
+        async with session.get(
+            _canonical(target), allow_redirects=False, headers=headers, trace_request_ctx=deadline
+        ) as resp:
+            location = await _take_response(progress, resp, target, settings)
+        if location is None:
+            return None
+        if hop == settings.max_redirects:
+            break
+        try:
+            target = target.join(URL(location)).with_fragment(None)
+        except ValueError:
+            return ErrorInfo(kind=ErrorKind.INVALID_URL, message=f"bad redirect to {location!r}")
+        progress.final_url = str(target)
+    return ErrorInfo(
+        kind=ErrorKind.TOO_MANY_REDIRECTS,
+        message=f"more than {settings.max_redirects} redirects",
+    )
+
+
+async def _take_response(
+    progress: _Progress, resp: aiohttp.ClientResponse, target: URL, settings: Settings
+) -> str | None:
+    """Record one response; read its body if wanted. Returns the redirect Location, if any."""
+    progress.http_status = resp.status
+    progress.content_type, progress.charset = parse_content_type(resp.headers.get("Content-Type"))
+    progress.content_language = resp.headers.get("Content-Language", "").strip() or None
+    progress.body, progress.truncated = b"", False
+    progress.retry_after = (
+        parse_retry_after(resp.headers.get("Retry-After"))
+        if resp.status in RETRY_STATUSES
+        else None
+    )
+    _keep_cookies(progress.cookies, target, resp)
+    location = resp.headers.get("Location") if resp.status in REDIRECT_STATUSES else None
+    if location is not None:
+        await _drain(resp)
+        return location
+    read = wants_body(resp.status, progress.content_type)
+    if read:
+        progress.body, progress.truncated = await read_bounded(resp, settings.max_bytes)
+    if progress.truncated or not read:
+        resp.close()  # unread or cut short: the connection cannot be reused
+    return None
+
+
+async def _drain(resp: aiohttp.ClientResponse) -> None:
+    """Read a small redirect body so keep-alive works; drop the connection otherwise."""
+    try:
+        _, more = await read_bounded(resp, REDIRECT_DRAIN)
+    except aiohttp.ClientError:
+        more = True
+    if more:
+        resp.close()
+
+
+def _keep_cookies(
+    jar: dict[str, dict[str, str]], target: URL, resp: aiohttp.ClientResponse
+) -> None:
+    """Cookies set during one redirect chain (consent and session dances), per host."""
+    for value in resp.headers.getall("Set-Cookie", ()):
+        try:
+            parsed = SimpleCookie(value)
+        except CookieError:
+            continue
+        host_jar = jar.setdefault(target.host or "", {})
+        for name, morsel in parsed.items():
+            host_jar[name] = morsel.value
+
+
+def _cookie_header(jar: dict[str, dict[str, str]], target: URL) -> str:
+    return "; ".join(f"{k}={v}" for k, v in sorted(jar.get(target.host or "", {}).items()))

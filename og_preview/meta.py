@@ -1,0 +1,260 @@
+"""The meta-tag pass: a small document to parse, and what its tags say.
+
+`small_document` keeps what metadata needs from a page: everything up to
+`</head>`, plus the `<meta>`, `<link>`, JSON-LD `<script>` (and, when the head
+has none, `<title>`) fragments of the rest, picked out with a compiled regex
+instead of parsing a 250 kB body. `collect` walks the parsed tree once.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from lxml.html import HtmlElement
+
+from .clean import MAX_TEXT, clean_text
+
+__all__ = ["Page", "build_og", "build_twitter", "collect", "small_document"]
+
+MAX_FRAGMENTS = 5000
+MAX_FRAGMENT_CHARS = 2_000_000
+MAX_VALUES = 100  # entries of one repeated og property
+MAX_KEYS = 300  # distinct og / twitter properties
+
+_HEAD_END = re.compile(r"</head\s*>", re.IGNORECASE)
+_BODY_START = re.compile(r"<body[\s>/]", re.IGNORECASE)
+_TAIL_TAG = re.compile(r"<(?:(!--)|(script)\b|(meta|link)\b|(title)\b|(p)[\s>])", re.IGNORECASE)
+_VOID_TAG = re.compile(r"""<[a-zA-Z]+\b(?:[^>"']|"[^"]*"|'[^']*')*>""")
+_SCRIPT_END = re.compile(r"</script\s*>", re.IGNORECASE)
+_TITLE_END = re.compile(r"</title\s*>", re.IGNORECASE)
+_P_END = re.compile(r"</p\s*>|<(?:/div|div|p|h\d|ul|ol|table)[\s>]", re.IGNORECASE)
+_HEAD_TITLE = re.compile(r"<title[\s>]", re.IGNORECASE)
+_LD_ATTR = re.compile(r"ld\+json", re.IGNORECASE)
+MAX_PARAGRAPH = 20_000
+
+
+def small_document(html: str) -> str:
+    """The head of `html` plus the metadata fragments of its body (or `html` if unsure)."""
+    end = _HEAD_END.search(html)
+    cut = end.start() if end else -1
+    if cut < 0:
+        body = _BODY_START.search(html)
+        if body is None:
+            return html
+        cut = body.start()
+    head = html[:cut]
+    lower = head.lower()
+    if lower.rfind("<!--") > lower.rfind("-->") or lower.rfind("<script") > lower.rfind("</script"):
+        return html  # the "</head>" we found is inside a comment or a script
+    want_title = _HEAD_TITLE.search(head) is None
+    want_paragraph = True
+    fragments: list[str] = []
+    size = 0
+    pos = cut
+    while len(fragments) < MAX_FRAGMENTS and size < MAX_FRAGMENT_CHARS:
+        match = _TAIL_TAG.search(html, pos)
+        if match is None:
+            break
+        comment, script, void, title, paragraph = match.groups()
+        start = match.start()
+        piece = ""
+        if comment:
+            close = html.find("-->", match.end())
+            if close < 0:
+                break
+            pos = close + 3
+            continue
+        if void:
+            tag = _VOID_TAG.match(html, start)
+            if tag is None:
+                close = html.find(">", start)
+                if close < 0:
+                    break
+                pos = close + 1
+                continue
+            piece, pos = tag.group(0), tag.end()
+        elif script:
+            open_end = html.find(">", match.end())
+            close_m = _SCRIPT_END.search(html, max(open_end, match.end()))
+            if open_end < 0 or close_m is None:
+                break
+            if _LD_ATTR.search(html, match.end(), open_end):
+                piece = html[start : close_m.end()]
+            pos = close_m.end()
+        elif title:
+            close_m = _TITLE_END.search(html, match.end())
+            if close_m is None:
+                break
+            if want_title:
+                piece = html[start : close_m.end()]
+                want_title = False
+            pos = close_m.end()
+        elif paragraph:
+            pos = match.end()
+            if want_paragraph:
+                close_m = _P_END.search(html, pos, pos + MAX_PARAGRAPH)
+                stop = close_m.start() if close_m else min(len(html), pos + MAX_PARAGRAPH)
+                text = html[pos:stop]
+                if len(text) > 40 and "<script" not in text.lower():
+                    piece = html[start:stop] + "</p>"
+                    want_paragraph = False
+        if piece:
+            fragments.append(piece)
+            size += len(piece)
+    return f"{head}</head><body>{''.join(fragments)}</body></html>"
+
+
+@dataclass(slots=True)
+class Page:
+    """What the tags of one page say, in page order, before any choosing."""
+
+    metas: list[tuple[str, str]] = field(default_factory=list)  # (lower-cased key, raw value)
+    itemprops: dict[str, str] = field(default_factory=dict)
+    title: str | None = None
+    paragraph: str | None = None
+    lang: str | None = None
+    content_language: str | None = None
+    base: str | None = None
+    links: list[tuple[list[str], str, str]] = field(default_factory=list)  # (rels, href, sizes)
+    scripts: list[HtmlElement] = field(default_factory=list)
+
+    def first(self, *keys: str) -> str | None:
+        """The first non-empty value of any of `keys`, in the order of `keys`."""
+        for key in keys:
+            for name, value in self.metas:
+                if name == key and value.strip():
+                    return value
+        return None
+
+
+def _in_svg(element: HtmlElement) -> bool:
+    return any(str(a.tag).lower() in ("svg", "symbol") for a in element.iterancestors())
+
+
+def collect(root: HtmlElement) -> Page:
+    page = Page()
+    page.lang = root.get("lang") or root.get("xml:lang") if str(root.tag) == "html" else None
+    for el in root.iter("meta", "link", "title", "base", "script", "p"):
+        tag = el.tag
+        if tag == "meta":
+            value = el.get("content")
+            if value is None:
+                value = el.get("value")
+            if value is None:
+                continue
+            prop, name = el.get("property"), el.get("name")
+            if prop:
+                page.metas.append((prop.strip().lower(), value))
+            if name and name != prop:
+                page.metas.append((name.strip().lower(), value))
+            itemprop = el.get("itemprop")
+            if itemprop:
+                page.itemprops.setdefault(itemprop.strip().lower(), value)
+            equiv = el.get("http-equiv")
+            if equiv and equiv.strip().lower() == "content-language":
+                page.content_language = page.content_language or value
+        elif tag == "link":
+            rel, href = el.get("rel"), el.get("href")
+            if rel and href:
+                page.links.append((rel.lower().split(), href, el.get("sizes") or ""))
+        elif tag == "title":
+            if page.title is None and not _in_svg(el):
+                page.title = el.text_content()
+        elif tag == "base":
+            href = el.get("href")
+            if page.base is None and href:
+                page.base = href
+        elif tag == "script":
+            kind = el.get("type")
+            if kind and "ld+json" in kind.lower():
+                page.scripts.append(el)
+        elif tag == "p" and page.paragraph is None:
+            text = clean_text(el.text_content())
+            if text and len(text) > 40:
+                page.paragraph = text
+    return page
+
+
+# ------------------------------------------------------------------ OpenGraph
+
+OG_PREFIXES = ("og:", "article:", "book:", "profile:", "music:", "video:", "fb:")
+ARRAY_ROOTS = {
+    "og:image", "og:video", "og:audio", "og:locale:alternate", "og:see_also",
+    "article:tag", "article:author", "article:section_url", "book:author", "book:tag",
+    "music:song", "music:album", "music:musician", "music:creator", "video:actor",
+    "video:director", "video:writer", "video:tag", "fb:admins", "fb:profile_id",
+}  # fmt: skip
+_STRUCTURED_OF = ("og:image:", "og:video:", "og:audio:", "music:song:", "music:album:", "video:actor:")
+
+
+def _repeats(key: str) -> bool:
+    return key in ARRAY_ROOTS or key.startswith(_STRUCTURED_OF)
+
+
+def _property_dict(pairs: list[tuple[str, str]], repeats: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, raw in pairs:
+        value = clean_text(raw, cap=MAX_TEXT)
+        if value is None:
+            continue
+        if key not in out:
+            if len(out) < MAX_KEYS:
+                out[key] = value
+            continue
+        if repeats and _repeats(key):
+            current = out[key]
+            if isinstance(current, list):
+                if len(current) < MAX_VALUES:
+                    current.append(value)
+            else:
+                out[key] = [current, value]
+    return out
+
+
+def build_og(page: Page, extra_prefixes: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Every OpenGraph-family property, first wins; repeated roots become arrays."""
+    prefixes = OG_PREFIXES + extra_prefixes
+    return _property_dict([(k, v) for k, v in page.metas if k.startswith(prefixes)], True)
+
+
+def build_twitter(page: Page) -> dict[str, Any]:
+    return _property_dict([(k, v) for k, v in page.metas if k.startswith("twitter:")], False)
+
+
+def og_image_groups(page: Page) -> list[dict[str, str]]:
+    """og:image roots with their structured properties, in page order (raw values)."""
+    groups: list[dict[str, str]] = []
+    current: dict[str, str] | None = None
+    for key, raw in page.metas:
+        if not key.startswith("og:image"):
+            continue
+        value = raw.strip()
+        if not value:
+            continue
+        if key == "og:image":
+            if current is not None and "url" not in current:
+                current["url"] = value  # structured properties written before their root
+            else:
+                current = {"url": value}
+                groups.append(current)
+            continue
+        if key == "og:image:url":
+            if current is None or "url:" in current:
+                current = {"url": value, "url:": "1"}
+                groups.append(current)
+            else:
+                current.setdefault("url", value)
+                current["url:"] = "1"
+            continue
+        sub = key[len("og:image:") :] if key.startswith("og:image:") else ""
+        if sub not in ("secure_url", "type", "width", "height", "alt"):
+            continue
+        if current is None:
+            current = {}
+            groups.append(current)
+        current.setdefault(sub, value)
+        if len(groups) > MAX_VALUES:
+            break
+    return groups

@@ -1,0 +1,338 @@
+"""`preview()` and `preview_many()`: the only place with tasks and semaphores.
+
+Flow per URL: normalise → cache hit? → fetch → parse → record → save.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Iterator
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+from urllib.parse import unquote, urlsplit
+
+from .config import Settings
+from .parsing import Parser
+from .record import ErrorKind, Metadata, Preview, Status, error_preview
+from .urls import InputURL, InvalidURL, iter_inputs, normalise
+
+if TYPE_CHECKING:
+    from aiohttp import ClientSession
+
+    from .cache import Cache
+    from .extract import Extraction
+    from .fetch import FetchResult
+
+HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+MEDIA_PREFIXES = ("image/", "video/", "audio/")
+CHALLENGE_STATUSES = frozenset({403, 429, 503})
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def is_html(content_type: str | None) -> bool:
+    return content_type is None or content_type in HTML_TYPES
+
+
+def _file_name(url: str) -> str | None:
+    name = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
+    return name or None
+
+
+def media_record(fetched: FetchResult, fetched_at: str) -> Preview:
+    """An image or video URL is its own preview, as the big unfurlers show it."""
+    kind = (fetched.content_type or "").split("/", 1)[0]
+    og = {f"og:{kind}": fetched.final_url} if kind in ("video", "audio") else {}
+    return Preview(
+        url=fetched.url,
+        final_url=fetched.final_url,
+        status=Status.PROCESSED,
+        http_status=fetched.http_status,
+        content_type=fetched.content_type,
+        title=_file_name(fetched.final_url),
+        image=fetched.final_url if kind == "image" else None,
+        images=[_image(fetched.final_url, fetched.content_type)] if kind == "image" else [],
+        type=kind,
+        og=og,
+        attempts=fetched.attempts,
+        fetched_at=fetched_at,
+    )
+
+
+def _image(url: str, content_type: str | None) -> dict[str, object]:
+    return {"url": url, "secure_url": None, "type": content_type, "width": None, "height": None,
+            "alt": None}
+
+
+def _usable(meta: Metadata) -> bool:
+    return bool(meta.title or meta.description or meta.image or meta.og or meta.twitter)
+
+
+def build_record(fetched: FetchResult, extraction: Extraction | None, fetched_at: str) -> Preview:
+    """One fetch (and its extraction, for HTML) → the record, error kinds decided here."""
+    common = {
+        "final_url": fetched.final_url,
+        "attempts": fetched.attempts,
+        "fetched_at": fetched_at,
+        "content_type": fetched.content_type,
+    }
+    if fetched.error is not None:
+        return error_preview(
+            fetched.url,
+            fetched.error.kind,
+            fetched.error.message,
+            http_status=fetched.error.http_status or fetched.http_status,
+            **common,  # type: ignore[arg-type]
+        )
+    status = fetched.http_status or 0
+    if extraction is not None and extraction.challenge:
+        return error_preview(
+            fetched.url,
+            ErrorKind.CHALLENGE,
+            f"bot challenge page (HTTP {status}) instead of the content",
+            http_status=status,
+            **common,  # type: ignore[arg-type]
+        )
+    if status >= 400:
+        reason = f"HTTP {status}"
+        if fetched.retry_after is not None and status in (429, 503):
+            reason += f"; the server asked to retry after {fetched.retry_after:.0f}s"
+        return error_preview(fetched.url, ErrorKind.HTTP, reason, http_status=status, **common)  # type: ignore[arg-type]
+    if fetched.content_type and fetched.content_type.startswith(MEDIA_PREFIXES):
+        return media_record(fetched, fetched_at)
+    if not is_html(fetched.content_type) or extraction is None:
+        return error_preview(
+            fetched.url,
+            ErrorKind.NOT_HTML,
+            f"content type {fetched.content_type} is not HTML",
+            http_status=status,
+            **common,  # type: ignore[arg-type]
+        )
+    meta = extraction.metadata
+    if fetched.truncated and not _usable(meta):
+        return error_preview(
+            fetched.url,
+            ErrorKind.TOO_LARGE,
+            f"nothing usable in the first {len(fetched.body)} bytes",
+            http_status=status,
+            **common,  # type: ignore[arg-type]
+        )
+    return Preview(
+        url=fetched.url,
+        status=Status.PROCESSED,
+        http_status=status,
+        error=None,
+        from_cache=False,
+        **common,  # type: ignore[arg-type]
+        **meta.as_fields(),
+    )
+
+
+class Previewer:
+    """Fetch → parse → record for one URL, with a shared session and parser."""
+
+    def __init__(self, settings: Settings, session: ClientSession, parser: Parser) -> None:
+        self.settings = settings
+        self.session = session
+        self.parser = parser
+
+    async def run(self, url: str) -> Preview:
+        from .fetch import fetch
+
+        fetched = await fetch(url, self.session, self.settings)
+        fetched_at = now_iso()
+        extraction = None
+        status = fetched.http_status or 0
+        # parse HTML answers, and error pages too (a 403/503 may be a bot challenge)
+        if fetched.error is None and is_html(fetched.content_type) and (fetched.body or status < 400):
+            extraction = await self.parser.parse(
+                fetched.body,
+                fetched.final_url,
+                header_charset=fetched.charset,
+                content_language=fetched.content_language,
+                include_jsonld=self.settings.include_jsonld,
+            )
+        record = build_record(fetched, extraction, fetched_at)
+        if not self.settings.include_jsonld and record.jsonld:
+            record = record.with_changes(jsonld=[])
+        return record
+
+
+def cached(url: str, cache: Cache | None, settings: Settings) -> Preview | None:
+    if cache is None or settings.refresh:
+        return None
+    return cache.lookup(url, max_age=settings.max_age)
+
+
+def invalid_record(item: InputURL) -> Preview:
+    return error_preview(item.raw, ErrorKind.INVALID_URL, item.problem or "invalid URL")
+
+
+def save(cache: Cache | None, records: list[Preview]) -> list[Preview]:
+    return cache.save_many(records) if cache is not None else records
+
+
+async def preview(
+    url: str,
+    *,
+    settings: Settings | None = None,
+    cache: Cache | None = None,
+    session: ClientSession | None = None,
+) -> Preview:
+    """Preview one URL: from the cache when fresh, else fetched and saved. Never raises
+    for anything the URL or its server does: failures are records with an error."""
+    settings = settings or Settings()
+    try:
+        key = normalise(url)
+    except InvalidURL as exc:
+        return error_preview(url.strip(), ErrorKind.INVALID_URL, str(exc))
+    hit = cached(key, cache, settings)
+    if hit is not None:
+        return hit
+    parser = Parser(settings.parse_workers or 0)
+    try:
+        if session is None:
+            from .fetch import open_session
+
+            async with open_session(settings) as own:
+                record = await Previewer(settings, own, parser).run(key)
+        else:
+            record = await Previewer(settings, session, parser).run(key)
+    finally:
+        parser.close()
+    return save(cache, [record])[0]
+
+
+async def _aiter_inputs(lines: Iterable[str], chunk: int) -> AsyncIterator[InputURL]:
+    """Read (possibly blocking) input in a thread, a chunk at a time."""
+    items: Iterator[InputURL] = iter_inputs(lines)
+
+    def take() -> list[InputURL]:
+        out: list[InputURL] = []
+        for item in items:
+            out.append(item)
+            if len(out) >= chunk:
+                break
+        return out
+
+    while True:
+        batch = await asyncio.to_thread(take)
+        if not batch:
+            return
+        for item in batch:
+            yield item
+
+
+async def preview_many(
+    lines: Iterable[str],
+    settings: Settings | None = None,
+    cache: Cache | None = None,
+    *,
+    read_chunk: int = 256,
+) -> AsyncGenerator[Preview, None]:
+    """Preview every URL in `lines` (raw input lines, streamed), yielding one record per
+    distinct input as each finishes. Bounded: at most `settings.concurrency` pages in
+    flight, `settings.per_host` per host. Records are saved before they are yielded.
+
+    Consume it inside `contextlib.aclosing(...)`.
+    """
+    from .fetch import open_session
+
+    settings = settings or Settings()
+    sem = asyncio.Semaphore(settings.concurrency)
+    done: asyncio.Queue[Preview] = asyncio.Queue()
+    tasks: set[asyncio.Task[None]] = set()
+    sent = got = 0
+    parser = Parser(settings.parse_workers)
+
+    async def one(previewer: Previewer, url: str) -> None:
+        try:
+            record = await previewer.run(url)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a bug must cost one URL, not the batch
+            record = error_preview(url, ErrorKind.CONNECT, f"internal error: {exc!r}")
+        finally:
+            sem.release()
+        await done.put(record)
+
+    def drain() -> list[Preview]:
+        ready: list[Preview] = []
+        while not done.empty():
+            ready.append(done.get_nowait())
+        return ready
+
+    try:
+        async with open_session(settings) as session:
+            previewer = Previewer(settings, session, parser)
+            try:
+                async for item in _aiter_inputs(lines, read_chunk):
+                    if item.url is None:
+                        sent += 1
+                        await done.put(invalid_record(item))
+                    else:
+                        hit = cached(item.url, cache, settings)
+                        sent += 1
+                        if hit is not None:
+                            await done.put(hit)
+                        else:
+                            await sem.acquire()  # back-pressure: input waits for a slot
+                            task = asyncio.create_task(one(previewer, item.url))
+                            tasks.add(task)
+                            task.add_done_callback(tasks.discard)
+                    if not done.empty():
+                        ready = drain()
+                        got += len(ready)
+                        for record in save(cache, ready):
+                            yield record
+                while got < sent:
+                    first = await done.get()
+                    ready = [first, *drain()]
+                    got += len(ready)
+                    for record in save(cache, ready):
+                        yield record
+            finally:
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+                leftover = drain()
+                if leftover:
+                    with contextlib.suppress(Exception):
+                        save(cache, leftover)
+    finally:
+        parser.close()
+
+
+async def preview_all(
+    urls: Iterable[str],
+    *,
+    settings: Settings | None = None,
+    cache: Cache | None = None,
+) -> list[Preview]:
+    """Preview a few URLs concurrently over one session; results in input order."""
+    from .fetch import open_session
+
+    settings = settings or Settings()
+    async with open_session(settings) as session:
+        return list(
+            await asyncio.gather(
+                *(preview(u, settings=settings, cache=cache, session=session) for u in urls)
+            )
+        )
+
+
+def parse_saved(body: bytes, url: str, *, include_jsonld: bool = True) -> Preview:
+    """The record for a page saved on disk, `url` being its address (no network)."""
+    from .extract import extract_bytes
+
+    try:
+        key = normalise(url)
+    except InvalidURL as exc:
+        raise ValueError(str(exc)) from None
+    extraction = extract_bytes(body, key, include_jsonld=include_jsonld)
+    if extraction.challenge:
+        return error_preview(key, ErrorKind.CHALLENGE, "bot challenge page instead of the content")
+    return Preview(url=key, status=Status.PROCESSED, **extraction.metadata.as_fields())

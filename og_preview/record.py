@@ -1,0 +1,157 @@
+"""The one record og-preview produces for every URL, and its serialisation."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields, replace
+from enum import StrEnum
+from typing import Any
+
+
+class Status(StrEnum):
+    PENDING = "pending"
+    PROCESSED = "processed"
+    ERROR = "error"
+
+
+class ErrorKind(StrEnum):
+    INVALID_URL = "invalid_url"
+    BLOCKED = "blocked"
+    DNS = "dns"
+    CONNECT = "connect"
+    TLS = "tls"
+    TIMEOUT = "timeout"
+    HTTP = "http"
+    TOO_MANY_REDIRECTS = "too_many_redirects"
+    CHALLENGE = "challenge"
+    TOO_LARGE = "too_large"
+    NOT_HTML = "not_html"
+    DECODE = "decode"
+    INTERRUPTED = "interrupted"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ErrorInfo:
+    kind: ErrorKind
+    message: str
+    http_status: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": str(self.kind), "message": self.message, "http_status": self.http_status}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ErrorInfo:
+        return cls(
+            kind=ErrorKind(data["kind"]),
+            message=str(data.get("message") or ""),
+            http_status=data.get("http_status"),
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Metadata:
+    """What extraction finds in one page: the record's content fields."""
+
+    title: str | None = None
+    description: str | None = None
+    image: str | None = None
+    images: list[dict[str, Any]] = field(default_factory=list)
+    site_name: str | None = None
+    type: str | None = None
+    canonical_url: str | None = None
+    locale: str | None = None
+    lang: str | None = None
+    author: str | None = None
+    published: str | None = None
+    icon: str | None = None
+    og: dict[str, Any] = field(default_factory=dict)
+    twitter: dict[str, Any] = field(default_factory=dict)
+    jsonld: list[Any] = field(default_factory=list)
+
+    def as_fields(self) -> dict[str, Any]:
+        """The fields as keyword arguments for `Preview` (shallow, no copies)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Preview:
+    """One JSON object per input URL; unknown values are None, never missing."""
+
+    url: str
+    final_url: str | None = None
+    status: Status
+    http_status: int | None = None
+    content_type: str | None = None
+    title: str | None = None
+    description: str | None = None
+    image: str | None = None
+    images: list[dict[str, Any]] = field(default_factory=list)
+    site_name: str | None = None
+    type: str | None = None
+    canonical_url: str | None = None
+    locale: str | None = None
+    lang: str | None = None
+    author: str | None = None
+    published: str | None = None
+    icon: str | None = None
+    og: dict[str, Any] = field(default_factory=dict)
+    twitter: dict[str, Any] = field(default_factory=dict)
+    jsonld: list[Any] = field(default_factory=list)
+    error: ErrorInfo | None = None
+    attempts: int = 0
+    fetched_at: str | None = None
+    from_cache: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.status is Status.PROCESSED
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["status"] = str(self.status)
+        data["error"] = self.error.to_dict() if self.error else None
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Preview:
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        values["status"] = Status(values.get("status") or Status.ERROR)
+        err = values.get("error")
+        values["error"] = ErrorInfo.from_dict(err) if isinstance(err, dict) else None
+        for key, empty in (("images", list), ("og", dict), ("twitter", dict), ("jsonld", list)):
+            if values.get(key) is None:
+                values[key] = empty()
+        values["from_cache"] = bool(values.get("from_cache"))
+        values["attempts"] = int(values.get("attempts") or 0)
+        return cls(**values)
+
+    def with_changes(self, **changes: Any) -> Preview:
+        return replace(self, **changes)
+
+
+RECORD_KEYS: tuple[str, ...] = tuple(f.name for f in fields(Preview))
+METADATA_KEYS: tuple[str, ...] = tuple(f.name for f in fields(Metadata))
+
+
+def error_preview(
+    url: str,
+    kind: ErrorKind,
+    message: str,
+    *,
+    http_status: int | None = None,
+    final_url: str | None = None,
+    attempts: int = 0,
+    fetched_at: str | None = None,
+    content_type: str | None = None,
+) -> Preview:
+    """A failed URL: a record with status `error`, never an exception."""
+    return Preview(
+        url=url,
+        final_url=final_url,
+        status=Status.ERROR,
+        http_status=http_status,
+        content_type=content_type,
+        error=ErrorInfo(kind=kind, message=message, http_status=http_status),
+        attempts=attempts,
+        fetched_at=fetched_at,
+    )

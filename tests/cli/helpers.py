@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+OG_PREVIEW = shutil.which("og-preview", path=str(Path(sys.executable).parent)) or "og-preview"
+
+
+def run(
+    *args: str, stdin: str | None = None, timeout: float = 60, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run the installed og-preview in a subprocess (stdout/stderr captured: not a terminal)."""
+    return subprocess.run(
+        [OG_PREVIEW, *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def json_lines(stdout: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in stdout.splitlines() if line.strip()]

@@ -1,0 +1,32 @@
+"""`og-preview --help` and `show` must not pay for aiohttp or extruct."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+HEAVY = ("aiohttp", "extruct", "lxml")
+
+
+@pytest.mark.parametrize("module", ["og_preview", "og_preview.cli"])
+def test_import_is_light(module: str) -> None:
+    code = (
+        f"import sys, {module}; "
+        f"print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
+
+
+def test_show_does_not_import_heavy_modules(tmp_path: object) -> None:
+    code = (
+        "import sys\n"
+        "from og_preview.cli import main\n"
+        "sys.argv = ['og-preview', 'show', '--format', 'jsonl']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        f"print('HEAVY=' + ','.join(m for m in {HEAVY!r} if m in sys.modules), file=sys.stderr)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert "HEAVY=\n" in out.stderr or out.stderr.rstrip().endswith("HEAVY=")
