@@ -28,6 +28,7 @@ from .cli_common import (
     stdout_is_terminal,
     warn,
 )
+from .cli_report import report
 from .cli_show import show
 from .config import DEFAULT_USER_AGENT, Settings, SettingsError, parse_duration, parse_size
 from .output import Writer, writer_for
@@ -49,6 +50,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.command("show")(show)
+app.command("report")(report)
 
 FormatOpt = Annotated[
     str,

@@ -95,11 +95,50 @@ def _link(page: Page, *rels: str) -> str | None:
     return None
 
 
+_AUTHOR_METAS = (
+    "author", "dc.creator", "dcterms.creator", "dc:creator", "sailthru.author", "parsely-author",
+    "byl", "article:author_name", "citation_author", "cxenseparse:author",
+)  # fmt: skip
+_DATE_METAS = (
+    "article:published", "og:published_time", "published_time", "datepublished", "date",
+    "pubdate", "publishdate", "publish-date", "publish_date", "dc.date.issued", "dc.date",
+    "dcterms.issued", "dcterms.date", "dcterms.created", "dc:date", "sailthru.date",
+    "parsely-pub-date", "article.published", "citation_publication_date", "citation_date",
+    "release_date", "og:release_date",
+)  # fmt: skip
+_BY = re.compile(r"^(?:by|von|par|por|di|door)\s*:?\s+", re.IGNORECASE)
+
+
 def _person(value: str | None) -> str | None:
     text = clean_text(value, cap=300)
     if not text or looks_like_url(text):
         return None
-    return text
+    text = _BY.sub("", text).strip(" ,|-\u2013\u2014")
+    return text or None
+
+
+def _first_person(*values: str | None) -> str | None:
+    for value in values:
+        person = _person(value)
+        if person:
+            return person
+    return None
+
+
+def _first_date(*values: str | None) -> str | None:
+    for value in values:
+        when = clean_date(value)
+        if when:
+            return when
+    return None
+
+
+def _handle(value: str | None) -> str | None:
+    """A twitter:site handle as a site name (`@nytimes` → `nytimes`)."""
+    text = clean_text(value, cap=100)
+    if not text or looks_like_url(text):
+        return None
+    return text.lstrip("@") or None
 
 
 def _fields(
@@ -118,7 +157,12 @@ def _fields(
 
     title = clean_text(first("og:title") or first("twitter:title") or page.title)
     description = clean_text(
-        first("og:description") or first("twitter:description") or first("description")
+        first("og:description")
+        or first("twitter:description")
+        or first("description")
+        or page.itemprops.get("description")
+        or ld.text("description")
+        or page.paragraph
     )
     image = (images[0]["url"] if images else None) or _first_url(
         base,
@@ -127,17 +171,28 @@ def _fields(
         _link(page, "image_src"),
     )
     site_name = clean_text(
-        first("og:site_name") or first("application-name") or first("twitter:site"), cap=300
-    )
+        first("og:site_name") or first("application-name") or ld.publisher() or first("publisher"),
+        cap=300,
+    ) or _handle(first("twitter:site"))
     locale = clean_text(first("og:locale"), cap=50)
     lang = clean_lang(page.lang) or clean_lang(locale) or clean_lang(content_language)
-    author = (
-        _person(first("article:author"))
-        or _person(ld.author())
-        or _person(first("author"))
+    author = _first_person(
+        first("article:author"),
+        ld.author(),
+        first(*_AUTHOR_METAS),
+        *page.item_authors[:3],
+        *page.bylines[:3],
     )
-    published = clean_date(first("article:published_time")) or clean_date(
-        ld.text("datePublished")
+    published = _first_date(
+        first("article:published_time"),
+        ld.text("datePublished"),
+        first(*_DATE_METAS),
+        page.itemprops.get("datepublished"),
+        *page.item_dates[:3],
+        *[when for when, marked in page.times if marked][:3],
+        ld.text("uploadDate"),
+        ld.text("dateCreated"),
+        *[when for when, _marked in page.times][:1],
     )
     icon = _first_url(
         base,

@@ -17,6 +17,7 @@ MAX_STRING = 10_000
 MAX_SCRIPT = 1_000_000  # characters of one script we are willing to parse
 
 _EXTRACTOR = JsonLdExtractor()
+_WRAPPER = re.compile(r"^\s*(?://\s*)?(?:<!\[CDATA\[|<!--)|(?://\s*)?(?:\]\]>|-->)\s*$")
 _LD_TYPE = re.compile(r"^\s*application/ld\+json\s*(?:;.*)?$", re.IGNORECASE)
 
 
@@ -69,6 +70,9 @@ def extract_jsonld(scripts: Iterable[HtmlElement]) -> list[Any]:
         text = script.text or ""
         if not text.strip() or len(text) > MAX_SCRIPT:
             continue
+        unwrapped = _WRAPPER.sub("", text)
+        if unwrapped != text:  # CDATA or comment wrappers around the JSON
+            script.text = unwrapped
         if script.get("type") != "application/ld+json":
             script.set("type", "application/ld+json")  # extruct matches the exact value
         try:
@@ -131,7 +135,7 @@ def _url(value: Any, depth: int = 0) -> str | None:
     if isinstance(value, str):
         return value
     if isinstance(value, dict):
-        for key in ("url", "contentUrl", "@id", "thumbnailUrl"):
+        for key in ("url", "contentUrl", "thumbnailUrl"):
             got = _url(value.get(key), depth + 1) if key in value else None
             if got:
                 return got

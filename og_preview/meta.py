@@ -25,14 +25,33 @@ MAX_KEYS = 300  # distinct og / twitter properties
 
 _HEAD_END = re.compile(r"</head\s*>", re.IGNORECASE)
 _BODY_START = re.compile(r"<body[\s>/]", re.IGNORECASE)
-_TAIL_TAG = re.compile(r"<(?:(!--)|(script)\b|(meta|link)\b|(title)\b|(p)[\s>])", re.IGNORECASE)
+_TAIL_TAG = re.compile(
+    r"<(?:(!--)|(script)\b|(meta|link)\b|(title)\b|(p)[\s>]|(time)\b|"
+    r"([a-zA-Z][a-zA-Z0-9]*)(?=\s[^<>]*?\b(?:itemprop|rel|class|id)\s*=\s*[\"']?[^\"'<>]*?"
+    r"(?:author|byline|datepublished|writtenby)))",
+    re.IGNORECASE,
+)
 _VOID_TAG = re.compile(r"""<[a-zA-Z]+\b(?:[^>"']|"[^"]*"|'[^']*')*>""")
 _SCRIPT_END = re.compile(r"</script\s*>", re.IGNORECASE)
 _TITLE_END = re.compile(r"</title\s*>", re.IGNORECASE)
 _P_END = re.compile(r"</p\s*>|<(?:/div|div|p|h\d|ul|ol|table)[\s>]", re.IGNORECASE)
 _HEAD_TITLE = re.compile(r"<title[\s>]", re.IGNORECASE)
 _LD_ATTR = re.compile(r"ld\+json", re.IGNORECASE)
+_UNSAFE = re.compile(
+    r"<(?:script|style|!--|textarea|template|title|iframe|noscript|xmp|plaintext|svg|math)",
+    re.IGNORECASE,
+)
 MAX_PARAGRAPH = 20_000
+MAX_WINDOW = 1500  # characters of a byline / date element kept
+MAX_WINDOWS = 12
+MAX_TIMES = 10
+
+
+def _window(html: str, start: int, size: int) -> str:
+    """html[start:start+size], cut before anything that could swallow what follows."""
+    stop = min(len(html), start + size)
+    unsafe = _UNSAFE.search(html, start + 1, stop)
+    return html[start : unsafe.start() if unsafe else stop]
 
 
 def small_document(html: str) -> str:
@@ -51,13 +70,15 @@ def small_document(html: str) -> str:
     want_title = _HEAD_TITLE.search(head) is None
     want_paragraph = True
     fragments: list[str] = []
+    windows: list[str] = []
+    times = 0
     size = 0
     pos = cut
     while len(fragments) < MAX_FRAGMENTS and size < MAX_FRAGMENT_CHARS:
         match = _TAIL_TAG.search(html, pos)
         if match is None:
             break
-        comment, script, void, title, paragraph = match.groups()
+        comment, script, void, title, paragraph, time, signal = match.groups()
         start = match.start()
         piece = ""
         if comment:
@@ -66,7 +87,7 @@ def small_document(html: str) -> str:
                 break
             pos = close + 3
             continue
-        if void:
+        if void or time:
             tag = _VOID_TAG.match(html, start)
             if tag is None:
                 close = html.find(">", start)
@@ -74,7 +95,11 @@ def small_document(html: str) -> str:
                     break
                 pos = close + 1
                 continue
-            piece, pos = tag.group(0), tag.end()
+            pos = tag.end()
+            if void:
+                piece = tag.group(0)
+            elif times < MAX_TIMES:
+                piece, times = tag.group(0) + "</time>", times + 1
         elif script:
             open_end = html.find(">", match.end())
             close_m = _SCRIPT_END.search(html, max(open_end, match.end()))
@@ -96,14 +121,18 @@ def small_document(html: str) -> str:
             if want_paragraph:
                 close_m = _P_END.search(html, pos, pos + MAX_PARAGRAPH)
                 stop = close_m.start() if close_m else min(len(html), pos + MAX_PARAGRAPH)
-                text = html[pos:stop]
-                if len(text) > 40 and "<script" not in text.lower():
-                    piece = html[start:stop] + "</p>"
+                text = _window(html, start, stop - start)
+                if len(text) > 40:
+                    piece = text + "</p>"
                     want_paragraph = False
+        elif signal:
+            pos = match.end()
+            if len(windows) < MAX_WINDOWS:
+                windows.append(f"<div>{_window(html, start, MAX_WINDOW)}</div>")
         if piece:
             fragments.append(piece)
             size += len(piece)
-    return f"{head}</head><body>{''.join(fragments)}</body></html>"
+    return f"{head}</head><body>{''.join(fragments)}{''.join(windows)}</body></html>"
 
 
 @dataclass(slots=True)
@@ -119,6 +148,11 @@ class Page:
     base: str | None = None
     links: list[tuple[list[str], str, str]] = field(default_factory=list)  # (rels, href, sizes)
     scripts: list[HtmlElement] = field(default_factory=list)
+    times: list[tuple[str, bool]] = field(default_factory=list)  # (datetime, marked as published)
+    item_dates: list[str] = field(default_factory=list)  # itemprop=datePublished values
+    item_authors: list[str] = field(default_factory=list)  # itemprop=author names
+    bylines: list[str] = field(default_factory=list)  # rel=author / class~byline texts
+    byline_checks: int = 0
 
     def first(self, *keys: str) -> str | None:
         """The first non-empty value of any of `keys`, in the order of `keys`."""
@@ -133,11 +167,47 @@ def _in_svg(element: HtmlElement) -> bool:
     return any(str(a.tag).lower() in ("svg", "symbol") for a in element.iterancestors())
 
 
+_BYLINE = re.compile(r"byline|author|writtenby", re.IGNORECASE)
+MAX_BYLINE = 100
+
+
+def _body_signals(page: Page, el: HtmlElement) -> None:
+    """Dates and bylines written in the body (`<time>`, itemprop, rel=author, class~byline)."""
+    tag = el.tag
+    itemprop = (el.get("itemprop") or "").lower()
+    if tag == "time":
+        when = el.get("datetime")
+        if when and len(page.times) < 20:
+            marked = el.get("pubdate") is not None or "datepublished" in itemprop
+            page.times.append((when, marked))
+    if itemprop:
+        if "datepublished" in itemprop:
+            value = el.get("content") or el.get("datetime") or el.get("title") or el.text_content()
+            if value:
+                page.item_dates.append(value)
+        if "author" in itemprop or "creator" in itemprop:
+            names = [n for n in el.iter() if (n.get("itemprop") or "").lower() == "name"]
+            node = names[0] if names else el
+            value = node.get("content") or node.text_content()
+            if value and value.strip():
+                page.item_authors.append(value)
+    if len(page.bylines) < 5 and page.byline_checks < 30:
+        rel = (el.get("rel") or "").lower()
+        marks = f"{el.get('class') or ''} {el.get('id') or ''}"
+        if "author" in rel.split() or "author" in itemprop or _BYLINE.search(marks):
+            page.byline_checks += 1
+            text = clean_text(el.text_content(), cap=1000)
+            if text and len(text) < MAX_BYLINE:
+                page.bylines.append(text)
+
+
 def collect(root: HtmlElement) -> Page:
     page = Page()
     page.lang = root.get("lang") or root.get("xml:lang") if str(root.tag) == "html" else None
-    for el in root.iter("meta", "link", "title", "base", "script", "p"):
+    for el in root.iter():
         tag = el.tag
+        if not isinstance(tag, str):
+            continue  # comments, processing instructions
         if tag == "meta":
             value = el.get("content")
             if value is None:
@@ -170,10 +240,15 @@ def collect(root: HtmlElement) -> Page:
             kind = el.get("type")
             if kind and "ld+json" in kind.lower():
                 page.scripts.append(el)
-        elif tag == "p" and page.paragraph is None:
-            text = clean_text(el.text_content())
-            if text and len(text) > 40:
-                page.paragraph = text
+        elif tag in ("head", "html", "style"):
+            continue
+        else:
+            if tag == "p" and page.paragraph is None:
+                text = clean_text(el.text_content())
+                if text and len(text) > 40:
+                    page.paragraph = text
+            if el.attrib:
+                _body_signals(page, el)
     return page
 
 

@@ -39,7 +39,7 @@ _V4_COMPATIBLE: Final = _NET("::/96")
 _NAT64: Final = _NET("64:ff9b::/96")
 _UNIQUE_LOCAL: Final = _NET("fc00::/7")
 # One part of an inet_aton() address: hex (0x..), octal (0..) or decimal.
-_PART: Final = re.compile(r"0[xX][0-9a-fA-F]*|0[0-7]*|[1-9][0-9]*")
+_PART: Final = re.compile(r"0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*")
 
 
 class AddressBlocked(OSError):
@@ -54,7 +54,7 @@ class AddressBlocked(OSError):
 
 def _part_value(part: str) -> int:
     if part[:2].lower() == "0x":
-        return int(part[2:] or "0", 16)
+        return int(part[2:], 16)
     return int(part, 8 if part.startswith("0") else 10)
 
 
@@ -116,15 +116,18 @@ def _v4_reason(ip: ipaddress.IPv4Address) -> str | None:
     return None
 
 
+def embedded_ipv4(ip: IPAddress) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv4-mapped, 6to4 or NAT64 (64:ff9b::/96) address reaches."""
+    if isinstance(ip, ipaddress.IPv4Address):
+        return None
+    if ip in _NAT64:
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return ip.ipv4_mapped or ip.sixtofour
+
+
 def _v6_reason(ip: ipaddress.IPv6Address) -> str | None:
-    embedded = (
-        ip.ipv4_mapped
-        or ip.sixtofour
-        or (ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF) if ip in _NAT64 else None)
-    )
-    if embedded is not None:
-        inner = _v4_reason(embedded)
-        return f"{inner} (embeds {embedded})" if inner else None
+    if (embedded := embedded_ipv4(ip)) is not None:
+        return _v4_reason(embedded)
     if ip.is_unspecified:
         return "unspecified"
     if ip.is_loopback:
@@ -173,12 +176,21 @@ class AddressPolicy:
     ) -> AddressPolicy:
         return cls(allow_private, tuple(ipaddress.ip_network(n) for n in networks))
 
-    def check_ip(self, ip: IPAddress) -> str | None:
-        """None when `ip` may be connected, else a one-line reason."""
+    def refusal(self, ip: IPAddress) -> str | None:
+        """None when `ip` may be connected, else what it is ("a loopback address")."""
         if self.allow_private or any(ip in net for net in self.allowed):
             return None
         reason = ip_reason(ip)
-        return f"{ip} is a {reason} address" if reason else None
+        if reason is None:
+            return None
+        article = "an" if reason[0] in "aeiouIU" else "a"
+        embedded = embedded_ipv4(ip)
+        return f"{article} {reason} address" + (f" (reaching {embedded})" if embedded else "")
+
+    def check_ip(self, ip: IPAddress) -> str | None:
+        """None when `ip` may be connected, else a one-line reason."""
+        refusal = self.refusal(ip)
+        return f"{ip} is {refusal}" if refusal else None
 
     def check_host(self, host: str) -> str | None:
         """A reason when the URL host itself is refused; None for names left to DNS."""
@@ -188,17 +200,24 @@ class AddressPolicy:
             return "the URL has no host"
         ip = parse_ip(host)
         if ip is not None:
-            return self.check_ip(ip)
+            refusal = self.refusal(ip)
+            if refusal is None:
+                return None
+            spelled = host.strip("[]").lower()
+            return f"{ip} is {refusal}" if spelled == str(ip) else f"{host} is {ip}, {refusal}"
         if _is_localhost_name(host):
             return f"{host} is a loopback name"
         return None
 
-    def check_address(self, address: str) -> None:
+    def check_address(self, address: str, name: str | None = None) -> None:
         """Raise `AddressBlocked` unless `address` (numeric, as resolved) may be connected."""
         ip = parse_ip(address)
-        reason = f"{address} is not an IP address" if ip is None else self.check_ip(ip)
-        if reason:
-            raise AddressBlocked(reason)
+        refusal = "not an IP address" if ip is None else self.refusal(ip)
+        if refusal:
+            shown = ip or address
+            raise AddressBlocked(
+                f"{name} resolves to {shown}, {refusal}" if name else f"{shown} is {refusal}"
+            )
 
     def socket_factory(
         self, addr_info: tuple[int, int, int, str, tuple[object, ...]]
@@ -234,18 +253,56 @@ class GuardedResolver(AbstractResolver):
     ) -> list[ResolveResult]:
         results = await self._inner.resolve(host, port, family)
         kept: list[ResolveResult] = []
-        reasons: list[str] = []
+        first: AddressBlocked | None = None
         for result in results:
             try:
-                self.policy.check_address(result["host"])
+                self.policy.check_address(result["host"], name=host)
             except AddressBlocked as exc:
-                reasons.append(exc.reason)
+                first = first or exc
             else:
                 kept.append(result)
         if not kept:
-            raise AddressBlocked(f"{host} resolves to {reasons[0] if reasons else 'nothing'}")
+            raise first or AddressBlocked(f"{host} resolves to no address")
         return kept
 
     async def close(self) -> None:
         if self._owns_inner:
             await self._inner.close()
+
+
+class StaticResolver(AbstractResolver):
+    """Answer some names from a table (like curl's `--resolve`), others via `fallback`.
+
+    `StaticResolver({"example.test": ["127.0.0.1"]})` pins a name to
+    addresses; the guard still judges whatever it returns.
+    """
+
+    def __init__(
+        self, table: dict[str, list[str]], fallback: AbstractResolver | None = None
+    ) -> None:
+        self.table = {name.lower().rstrip("."): addrs for name, addrs in table.items()}
+        self._fallback = fallback
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        addresses = self.table.get(host.lower().rstrip("."))
+        if addresses is None:
+            if self._fallback is None:
+                raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+            return await self._fallback.resolve(host, port, family)
+        return [
+            ResolveResult(
+                hostname=host,
+                host=address,
+                port=port,
+                family=socket.AF_INET6 if ":" in address else socket.AF_INET,
+                proto=0,
+                flags=socket.AI_NUMERICHOST | socket.AI_NUMERICSERV,
+            )
+            for address in addresses
+        ]
+
+    async def close(self) -> None:
+        if self._fallback is not None:
+            await self._fallback.close()

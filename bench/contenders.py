@@ -1,0 +1,78 @@
+"""The reference contenders, run as a subprocess by bench.py:
+
+    python bench/contenders.py bare|extruct URL_FILE [--concurrency 32]
+
+`bare`: one aiohttp ClientSession, a semaphore, GET every URL and read the body
+fully; no parsing (the ceiling). `extruct`: the same loop, but each body is
+decoded and run through `extruct.extract(..., syntaxes=["opengraph", "json-ld"],
+uniform=True)` right in the event loop (the naive way). Prints one JSON line:
+`{"ok": N, "failed": N, "bytes": N}`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+
+def naive_extract(body: bytes, url: str, charset: str | None) -> Any:
+    import extruct
+
+    html = body.decode(charset or "utf-8", errors="replace")
+    return extruct.extract(html, base_url=url, syntaxes=["opengraph", "json-ld"], uniform=True)
+
+
+async def run(urls: list[str], concurrency: int, parse: Callable[..., Any] | None) -> dict[str, int]:
+    sem = asyncio.Semaphore(concurrency)
+    counts = {"ok": 0, "failed": 0, "bytes": 0}
+    connector = aiohttp.TCPConnector(limit=concurrency, limit_per_host=concurrency)
+    timeout = aiohttp.ClientTimeout(total=60)
+
+    async def one(session: aiohttp.ClientSession, url: str) -> None:
+        async with sem:
+            try:
+                async with session.get(url) as response:
+                    body = await response.read()
+                    charset = response.charset
+                    ok = response.status == 200
+            except (aiohttp.ClientError, TimeoutError):
+                counts["failed"] += 1
+                return
+            if parse is not None:
+                try:
+                    parse(body, url, charset)
+                except Exception:  # a parse failure is counted, never fatal
+                    ok = False
+            counts["ok" if ok else "failed"] += 1
+            counts["bytes"] += len(body)
+
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+        # one task per URL is fine at bench sizes (a few thousand)
+        await asyncio.gather(*(one(session, url) for url in urls))
+    return counts
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="bare aiohttp loop / naive in-loop extruct")
+    parser.add_argument("mode", choices=("bare", "extruct"))
+    parser.add_argument("urls", type=Path)
+    parser.add_argument("--concurrency", type=int, default=32)
+    args = parser.parse_args()
+    urls = [line.strip() for line in args.urls.read_text().splitlines() if line.strip()]
+    if args.mode == "extruct":
+        import extruct  # noqa: F401  - import before the clock matters as little as possible
+
+    parse = naive_extract if args.mode == "extruct" else None
+    counts = asyncio.run(run(urls, args.concurrency, parse))
+    sys.stdout.write(json.dumps(counts) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,78 @@
+"""The library API against a real local server: preview(), preview_many(), the cache rules."""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+import pytest
+
+from og_preview.cache import Cache
+from og_preview.config import Settings
+from og_preview.pipeline import preview, preview_many
+from og_preview.record import Preview, Status
+from tests.site import Site
+
+pytestmark = pytest.mark.integration
+
+SETTINGS = Settings(allow_private=True, backoff_initial=0.01, backoff_max=0.05, parse_workers=0)
+PAGE = "<html><head><meta property='og:title' content='Good'><title>t</title></head></html>"
+
+
+async def collect(lines: list[str], settings: Settings, cache: Cache | None) -> list[Preview]:
+    async with contextlib.aclosing(preview_many(lines, settings, cache)) as results:
+        return [record async for record in results]
+
+
+async def test_preview_one_page(site: Site) -> None:
+    record = await preview(site.page("/a", PAGE), settings=SETTINGS)
+    assert (record.status, record.title) == (Status.PROCESSED, "Good")
+
+
+async def test_second_preview_comes_from_cache(site: Site, db_path: Path) -> None:
+    url = site.page("/a", PAGE)
+    with Cache(db_path) as cache:
+        await preview(url, settings=SETTINGS, cache=cache)
+        again = await preview(url, settings=SETTINGS, cache=cache)
+    assert (again.from_cache, site.hits["/a"]) == (True, 1)
+
+
+async def test_failed_refetch_returns_the_good_cached_record(site: Site, db_path: Path) -> None:
+    url = site.page("/a", PAGE)
+    with Cache(db_path) as cache:
+        await preview(url, settings=SETTINGS, cache=cache)
+        site.page("/a", "down", status=500)
+        again = await preview(url, settings=SETTINGS.but(refresh=True, retries=0), cache=cache)
+    assert (again.status, again.title, again.from_cache) == (Status.PROCESSED, "Good", True)
+
+
+async def test_preview_never_raises_on_bad_input() -> None:
+    record = await preview("javascript:alert(1)", settings=SETTINGS)
+    assert record.error is not None and record.error.kind.value == "invalid_url"
+
+
+async def test_preview_many_one_record_per_distinct_url(site: Site) -> None:
+    urls = [site.page(f"/p{i}", PAGE) for i in range(6)]
+    records = await collect(urls + urls + ["not a url at all"], SETTINGS, None)
+    outcomes = sorted((r.url, r.status.value) for r in records)
+    assert outcomes == sorted([(u, "processed") for u in urls] + [("not a url at all", "error")])
+
+
+async def test_preview_many_in_worker_processes(site: Site) -> None:
+    urls = [site.page(f"/w{i}", PAGE) for i in range(4)]
+    records = await collect(urls, SETTINGS.but(parse_workers=2), None)
+    assert sorted(r.title or "" for r in records) == ["Good"] * 4
+
+
+async def test_preview_many_saves_before_yielding(site: Site, db_path: Path) -> None:
+    urls = [site.page(f"/s{i}", PAGE) for i in range(3)]
+    with Cache(db_path) as cache:
+        records = await collect(urls, SETTINGS, cache)
+        stored = [cache.get(r.url) for r in records]
+    assert all(s is not None and s.title == "Good" for s in stored)
+
+
+async def test_retry_then_success_counts_attempts(site: Site) -> None:
+    url = site.sequence("/flaky", (503, "busy", {}), (200, PAGE, {}))
+    record = await preview(url, settings=SETTINGS)
+    assert (record.status, record.attempts) == (Status.PROCESSED, 2)
