@@ -81,7 +81,9 @@ async def serve(bodies: list[bytes], delay: float) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("source", type=Path, help="corpus folder (*/page.html) or a folder of *.html")
+    parser.add_argument(
+        "source", type=Path, help="corpus folder (*/page.html) or a folder of *.html"
+    )
     parser.add_argument("--delay", type=float, default=0.1, help="seconds, second listener")
     args = parser.parse_args()
     pages = find_pages(args.source)

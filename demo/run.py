@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from serve import DemoServer  # noqa: E402
+from serve import DemoServer
 
 OG_PREVIEW = str(Path(sys.executable).with_name("og-preview"))
 
@@ -27,7 +27,14 @@ def main() -> int:
         urls = server.urls()
         run("fetch", urls[0], "--allow-private", "--db", db)
         run(
-            "batch", "-", "--allow-private", "--db", db, "--no-progress", "--format", "jsonl",
+            "batch",
+            "-",
+            "--allow-private",
+            "--db",
+            db,
+            "--no-progress",
+            "--format",
+            "jsonl",
             stdin="\n".join(urls) + "\n",
         )
         run("show", "--db", db, "--format", "table")

@@ -7,6 +7,7 @@ Used by `make demo` (demo/run.py) and by the benchmark; run it alone with
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 import threading
 from pathlib import Path
@@ -89,7 +90,5 @@ if __name__ == "__main__":
     with DemoServer(port) as server:
         print("\n".join(server.urls()))
         print(f"serving the demo site on http://127.0.0.1:{server.port}/ (Ctrl-C stops)")
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             threading.Event().wait()
-        except KeyboardInterrupt:
-            pass

@@ -35,11 +35,21 @@ _EXPORTS = {
 __all__ = ["__version__", *_EXPORTS]
 
 if TYPE_CHECKING:
-    from .cache import Cache, CacheError, Query
-    from .config import Settings
-    from .extract import extract, extract_bytes
-    from .pipeline import parse_saved, preview, preview_all, preview_many
-    from .record import ErrorInfo, ErrorKind, Metadata, Preview, Status
+    from .cache import Cache as Cache
+    from .cache import CacheError as CacheError
+    from .cache import Query as Query
+    from .config import Settings as Settings
+    from .extract import extract as extract
+    from .extract import extract_bytes as extract_bytes
+    from .pipeline import parse_saved as parse_saved
+    from .pipeline import preview as preview
+    from .pipeline import preview_all as preview_all
+    from .pipeline import preview_many as preview_many
+    from .record import ErrorInfo as ErrorInfo
+    from .record import ErrorKind as ErrorKind
+    from .record import Metadata as Metadata
+    from .record import Preview as Preview
+    from .record import Status as Status
 
 
 def __getattr__(name: str) -> Any:

@@ -185,6 +185,9 @@ def _check_path(path: Path) -> None:
                 f"{where}: not a SQLite database (choose another --db or delete the file)"
             )
         return
+    parent = next((p for p in (path.parent, *path.parent.parents) if p.exists()), None)
+    if parent is not None and not parent.is_dir():
+        raise CacheError(f"{where}: {parent} is not a directory (choose another --db)")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

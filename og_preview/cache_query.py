@@ -9,6 +9,8 @@ from typing import Any
 from .cache_schema import iso_utc
 from .record import ErrorKind, Status
 
+_STATUSES = frozenset(s.value for s in Status)
+
 ORDER_FIELDS = ("fetched_at", "last_attempt_at", "url", "host", "title", "status", "http_status")
 DEFAULT_ORDER = "-fetched_at"
 
@@ -58,10 +60,8 @@ class Query:
     order: str = DEFAULT_ORDER
 
     def __post_init__(self) -> None:
-        if self.status is not None and self.status not in {s.value for s in Status}:
-            raise QueryError(
-                f"unknown status {self.status!r}: use {', '.join(s.value for s in Status)}"
-            )
+        if self.status is not None and self.status not in _STATUSES:
+            raise QueryError(f"unknown status {self.status!r}: use processed, error or pending")
         if self.error_kind is not None and self.error_kind not in {k.value for k in ErrorKind}:
             raise QueryError(
                 f"unknown error kind {self.error_kind!r}: use one of "

@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -33,7 +33,6 @@ from .cli_show import show
 from .config import DEFAULT_USER_AGENT, Settings, SettingsError, parse_duration, parse_size
 from .output import Writer, writer_for
 from .progress import Counts, NullProgress, Progress, RichProgress
-from .record import Preview
 from .urls import InputError
 
 if TYPE_CHECKING:
@@ -57,18 +56,39 @@ FormatOpt = Annotated[
     typer.Option(
         "--format",
         "-f",
+        metavar="FORMAT",
         help="auto (a card per URL on a terminal, JSON lines when piped), json, jsonl, csv, "
-        "table, card.",
+        "table or card.",
+    ),
+]
+BatchFormatOpt = Annotated[
+    str,
+    typer.Option(
+        "--format",
+        "-f",
+        metavar="FORMAT",
+        help="auto (progress and a summary on a terminal, JSON lines when piped), jsonl, "
+        "json, csv, table or urls.",
     ),
 ]
 TimeoutOpt = Annotated[
-    float, typer.Option("--timeout", help="Seconds per attempt (connect + headers + body).")
+    float,
+    typer.Option(
+        "--timeout", metavar="SECONDS", help="Seconds per attempt (connect + headers + body)."
+    ),
 ]
-RetriesOpt = Annotated[int, typer.Option("--retries", help="Extra attempts on transient failures.")]
+RetriesOpt = Annotated[
+    int, typer.Option("--retries", metavar="N", help="Extra attempts on transient failures.")
+]
 MaxBytesOpt = Annotated[
-    str, typer.Option("--max-bytes", help="Read at most this much decoded body (e.g. 2MiB, 500k).")
+    str,
+    typer.Option(
+        "--max-bytes", metavar="SIZE", help="Read at most this much decoded body (2MiB, 500k)."
+    ),
 ]
-UserAgentOpt = Annotated[str, typer.Option("--user-agent", help="User-Agent header to send.")]
+UserAgentOpt = Annotated[
+    str, typer.Option("--user-agent", metavar="TEXT", help="User-Agent header to send.")
+]
 AllowPrivateOpt = Annotated[
     bool,
     typer.Option(
@@ -77,7 +97,12 @@ AllowPrivateOpt = Annotated[
 ]
 RefreshOpt = Annotated[bool, typer.Option("--refresh", help="Ignore cached rows; fetch again.")]
 MaxAgeOpt = Annotated[
-    str, typer.Option("--max-age", help="Fetch again when the cached row is older (30m, 12h, 7d).")
+    str,
+    typer.Option(
+        "--max-age",
+        metavar="DURATION",
+        help="Fetch again when the cached row is older (30m, 12h, 7d).",
+    ),
 ]
 NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the cache.")]
 NoJsonldOpt = Annotated[bool, typer.Option("--no-jsonld", help="Leave the jsonld key empty.")]
@@ -139,7 +164,7 @@ def exit_code(counts: Counts) -> ExitCode:
 
 
 @contextlib.contextmanager
-def quiet_broken_pipe() -> object:
+def quiet_broken_pipe() -> Iterator[None]:
     """`og-preview … | head`: stop quietly when the reader goes away."""
     try:
         yield None
@@ -180,7 +205,9 @@ def fetch(
         no_jsonld=no_jsonld,
         parse_workers=0,
     )
-    fmt = resolve_format(fmt, terminal_default="card", allowed=("json", "jsonl", "csv", "table", "card"))
+    fmt = resolve_format(
+        fmt, terminal_default="card", allowed=("json", "jsonl", "csv", "table", "card")
+    )
     cache = open_cache(db, settings)
     from .pipeline import preview_all
 
@@ -209,11 +236,13 @@ def batch(
         list[str] | None,
         typer.Argument(help="Files of URLs, one per line; - for stdin.", show_default=False),
     ] = None,
-    fmt: FormatOpt = "auto",
+    fmt: BatchFormatOpt = "auto",
     concurrency: Annotated[
-        int, typer.Option("--concurrency", "-c", help="Pages in flight at once.")
+        int, typer.Option("--concurrency", "-c", metavar="N", help="Pages in flight at once.")
     ] = 32,
-    per_host: Annotated[int, typer.Option("--per-host", help="Pages in flight per host.")] = 8,
+    per_host: Annotated[
+        int, typer.Option("--per-host", metavar="N", help="Pages in flight per host.")
+    ] = 8,
     no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bar.")] = False,
     db: DbOpt = None,
     timeout: TimeoutOpt = 10.0,
@@ -253,17 +282,23 @@ def batch(
         check_sources(sources)
     except InputError as exc:
         fail(str(exc))
-    fmt = resolve_format(fmt, terminal_default="none", allowed=("json", "jsonl", "csv", "table", "urls"))
+    fmt = resolve_format(
+        fmt, terminal_default="none", allowed=("json", "jsonl", "csv", "table", "urls")
+    )
     cache = open_cache(db, settings)
     show_progress = not (no_progress or quiet) and stderr_is_terminal()
-    progress: Progress = RichProgress(no_color="NO_COLOR" in os.environ) if show_progress else NullProgress()
+    progress: Progress = (
+        RichProgress(no_color="NO_COLOR" in os.environ) if show_progress else NullProgress()
+    )
     counts = Counts()
     writer = writer_for(fmt, sys.stdout)
     code = ExitCode.OK
     try:
         with quiet_broken_pipe(), progress:
             asyncio.run(
-                run_batch(read_lines(sources), sources, settings, cache, writer, counts, progress, verbose)
+                run_batch(
+                    read_lines(sources), sources, settings, cache, writer, counts, progress, verbose
+                )
             )
             writer.close()
         code = exit_code(counts)
@@ -317,15 +352,20 @@ async def run_batch(
 
 @app.command()
 def parse(
-    file: Annotated[str, typer.Argument(help="A saved HTML page, or - for stdin.")],
+    file: Annotated[str, typer.Argument(metavar="FILE", help="A saved HTML page, or - for stdin.")],
     url: Annotated[
-        str, typer.Option("--url", help="The page's address, for resolving relative links.")
+        str,
+        typer.Option(
+            "--url", metavar="URL", help="The page's address, for resolving relative links."
+        ),
     ],
     fmt: FormatOpt = "auto",
     no_jsonld: NoJsonldOpt = False,
 ) -> None:
     """Extract the preview from a saved page (no network)."""
-    fmt = resolve_format(fmt, terminal_default="card", allowed=("json", "jsonl", "csv", "table", "card"))
+    fmt = resolve_format(
+        fmt, terminal_default="card", allowed=("json", "jsonl", "csv", "table", "card")
+    )
     try:
         body = sys.stdin.buffer.read() if file == "-" else Path(file).read_bytes()
     except OSError as exc:
@@ -353,7 +393,9 @@ def version_callback(value: bool) -> None:
 def root(
     version: Annotated[
         bool,
-        typer.Option("--version", callback=version_callback, is_eager=True, help="Show the version."),
+        typer.Option(
+            "--version", callback=version_callback, is_eager=True, help="Show the version."
+        ),
     ] = False,
 ) -> None:
     """Turn URLs into link previews, cached in SQLite."""

@@ -59,6 +59,7 @@ DbOpt = Annotated[
     Path | None,
     typer.Option(
         "--db",
+        metavar="PATH",
         help="Cache file [default: $OG_PREVIEW_DB, else ~/.cache/og-preview/cache.db].",
         show_default=False,
         dir_okay=False,

@@ -217,7 +217,8 @@ def _print_for_people(
     cache: Cache | None, query: Query, fmt: str, rows: list[Preview], *, capped: bool
 ) -> None:
     if not rows:
-        warn("no matching rows" if cache else "nothing cached yet")
+        if cache is not None:  # else "no cache yet" was said already
+            warn("no matching rows")
         return
     shown = rows[:-1] if capped and query.limit is not None and len(rows) == query.limit else rows
     writer = writer_for(fmt, sys.stdout)

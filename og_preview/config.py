@@ -11,9 +11,7 @@ from typing import Any
 
 from . import __version__
 
-DEFAULT_USER_AGENT = (
-    f"og-preview/{__version__} (+https://github.com/og-preview/og-preview; link preview bot)"
-)
+DEFAULT_USER_AGENT = f"og-preview/{__version__} (link preview bot; like Slackbot, Twitterbot)"
 MIB = 1024 * 1024
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$", re.IGNORECASE)

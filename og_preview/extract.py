@@ -125,12 +125,38 @@ def _first_person(*values: str | None) -> str | None:
     return None
 
 
+def _innermost(bylines: list[str]) -> str | None:
+    """The first byline, or a shorter one nested in it (`Jane Doe` in `Jane Doe - 31.05.2022`)."""
+    if not bylines:
+        return None
+    chosen = bylines[0]
+    for text in bylines[1:]:
+        if text in chosen and len(text) < len(chosen) and _person(text):
+            chosen = text
+    return chosen
+
+
 def _first_date(*values: str | None) -> str | None:
     for value in values:
         when = clean_date(value)
         if when:
             return when
     return None
+
+
+_TITLE_SEPARATOR = re.compile(r"\s+(?:[|\u2013\u2014\u00b7\u2022\u00bb/:]|-{1,2}|::)\s+")
+
+
+def _title_site(title: str | None) -> str | None:
+    """The site name a `<title>` ends or starts with (`Post | Site`, `Site - Post`)."""
+    text = clean_text(title, cap=500)
+    if not text:
+        return None
+    parts = [p for p in _TITLE_SEPARATOR.split(text) if p]
+    if len(parts) < 2:
+        return None
+    side = min((parts[-1], parts[0]), key=len)
+    return side if 1 < len(side) <= 40 and len(side.split()) <= 4 else None
 
 
 def _handle(value: str | None) -> str | None:
@@ -162,7 +188,6 @@ def _fields(
         or first("description")
         or page.itemprops.get("description")
         or ld.text("description")
-        or page.paragraph
     )
     image = (images[0]["url"] if images else None) or _first_url(
         base,
@@ -173,7 +198,7 @@ def _fields(
     site_name = clean_text(
         first("og:site_name") or first("application-name") or ld.publisher() or first("publisher"),
         cap=300,
-    ) or _handle(first("twitter:site"))
+    ) or _title_site(page.title) or _handle(first("twitter:site"))
     locale = clean_text(first("og:locale"), cap=50)
     lang = clean_lang(page.lang) or clean_lang(locale) or clean_lang(content_language)
     author = _first_person(
@@ -181,7 +206,7 @@ def _fields(
         ld.author(),
         first(*_AUTHOR_METAS),
         *page.item_authors[:3],
-        *page.bylines[:3],
+        _innermost(page.bylines),
     )
     published = _first_date(
         first("article:published_time"),

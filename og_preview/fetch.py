@@ -210,6 +210,9 @@ class _Deadline:
         self._timeout = timeout
         self._left: float | None = None
 
+    def __deepcopy__(self, memo: dict[int, object]) -> _Deadline:
+        return self  # a handle on a running timer; copies (e.g. by request mocks) share it
+
     def pause(self) -> None:
         when = self._timeout.when()
         if when is not None and self._left is None:

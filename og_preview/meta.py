@@ -26,7 +26,7 @@ MAX_KEYS = 300  # distinct og / twitter properties
 _HEAD_END = re.compile(r"</head\s*>", re.IGNORECASE)
 _BODY_START = re.compile(r"<body[\s>/]", re.IGNORECASE)
 _TAIL_TAG = re.compile(
-    r"<(?:(!--)|(script)\b|(meta|link)\b|(title)\b|(p)[\s>]|(time)\b|"
+    r"<(?:(!--)|(script)\b|(meta|link)\b|(title)\b|(time)\b|"
     r"([a-zA-Z][a-zA-Z0-9]*)(?=\s[^<>]*?\b(?:itemprop|rel|class|id)\s*=\s*[\"']?[^\"'<>]*?"
     r"(?:author|byline|datepublished|writtenby)))",
     re.IGNORECASE,
@@ -34,14 +34,12 @@ _TAIL_TAG = re.compile(
 _VOID_TAG = re.compile(r"""<[a-zA-Z]+\b(?:[^>"']|"[^"]*"|'[^']*')*>""")
 _SCRIPT_END = re.compile(r"</script\s*>", re.IGNORECASE)
 _TITLE_END = re.compile(r"</title\s*>", re.IGNORECASE)
-_P_END = re.compile(r"</p\s*>|<(?:/div|div|p|h\d|ul|ol|table)[\s>]", re.IGNORECASE)
 _HEAD_TITLE = re.compile(r"<title[\s>]", re.IGNORECASE)
 _LD_ATTR = re.compile(r"ld\+json", re.IGNORECASE)
 _UNSAFE = re.compile(
     r"<(?:script|style|!--|textarea|template|title|iframe|noscript|xmp|plaintext|svg|math)",
     re.IGNORECASE,
 )
-MAX_PARAGRAPH = 20_000
 MAX_WINDOW = 1500  # characters of a byline / date element kept
 MAX_WINDOWS = 12
 MAX_TIMES = 10
@@ -68,7 +66,6 @@ def small_document(html: str) -> str:
     if lower.rfind("<!--") > lower.rfind("-->") or lower.rfind("<script") > lower.rfind("</script"):
         return html  # the "</head>" we found is inside a comment or a script
     want_title = _HEAD_TITLE.search(head) is None
-    want_paragraph = True
     fragments: list[str] = []
     windows: list[str] = []
     times = 0
@@ -78,7 +75,7 @@ def small_document(html: str) -> str:
         match = _TAIL_TAG.search(html, pos)
         if match is None:
             break
-        comment, script, void, title, paragraph, time, signal = match.groups()
+        comment, script, void, title, time, signal = match.groups()
         start = match.start()
         piece = ""
         if comment:
@@ -116,15 +113,6 @@ def small_document(html: str) -> str:
                 piece = html[start : close_m.end()]
                 want_title = False
             pos = close_m.end()
-        elif paragraph:
-            pos = match.end()
-            if want_paragraph:
-                close_m = _P_END.search(html, pos, pos + MAX_PARAGRAPH)
-                stop = close_m.start() if close_m else min(len(html), pos + MAX_PARAGRAPH)
-                text = _window(html, start, stop - start)
-                if len(text) > 40:
-                    piece = text + "</p>"
-                    want_paragraph = False
         elif signal:
             pos = match.end()
             if len(windows) < MAX_WINDOWS:
@@ -142,7 +130,6 @@ class Page:
     metas: list[tuple[str, str]] = field(default_factory=list)  # (lower-cased key, raw value)
     itemprops: dict[str, str] = field(default_factory=dict)
     title: str | None = None
-    paragraph: str | None = None
     lang: str | None = None
     content_language: str | None = None
     base: str | None = None
@@ -243,10 +230,6 @@ def collect(root: HtmlElement) -> Page:
         elif tag in ("head", "html", "style"):
             continue
         else:
-            if tag == "p" and page.paragraph is None:
-                text = clean_text(el.text_content())
-                if text and len(text) > 40:
-                    page.paragraph = text
             if el.attrib:
                 _body_signals(page, el)
     return page

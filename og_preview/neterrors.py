@@ -138,7 +138,7 @@ def classify(exc: BaseException, url: str, status: int | None, settings: Setting
         ), True
     if isinstance(exc, aiohttp.ClientResponseError):
         return _protocol(exc, where)
-    if isinstance(exc, aiohttp.InvalidURL):
+    if isinstance(exc, ValueError):  # aiohttp.InvalidURL, or yarl refusing a URL
         return ErrorInfo(
             kind=ErrorKind.INVALID_URL, message=_one_line(f"invalid URL: {exc}")
         ), False

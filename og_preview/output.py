@@ -135,7 +135,8 @@ class TableWriter:
     def close(self) -> None:
         from .render import records_table, stdout_console
 
-        stdout_console(self.stream).print(records_table(self.rows))
+        console = stdout_console(self.stream)
+        console.print(records_table(self.rows, console.width))
 
 
 class CardWriter:

@@ -63,8 +63,14 @@ def media_record(fetched: FetchResult, fetched_at: str) -> Preview:
 
 
 def _image(url: str, content_type: str | None) -> dict[str, object]:
-    return {"url": url, "secure_url": None, "type": content_type, "width": None, "height": None,
-            "alt": None}
+    return {
+        "url": url,
+        "secure_url": None,
+        "type": content_type,
+        "width": None,
+        "height": None,
+        "alt": None,
+    }
 
 
 def _usable(meta: Metadata) -> bool:
@@ -147,7 +153,11 @@ class Previewer:
         extraction = None
         status = fetched.http_status or 0
         # parse HTML answers, and error pages too (a 403/503 may be a bot challenge)
-        if fetched.error is None and is_html(fetched.content_type) and (fetched.body or status < 400):
+        if (
+            fetched.error is None
+            and is_html(fetched.content_type)
+            and (fetched.body or status < 400)
+        ):
             extraction = await self.parser.parse(
                 fetched.body,
                 fetched.final_url,

@@ -65,23 +65,27 @@ def card(preview: Preview) -> Panel:
     )
 
 
-def records_table(rows: Sequence[Preview]) -> Table:
-    table = Table(show_lines=False, header_style="bold", expand=False)
-    table.add_column("status")
-    table.add_column("url", overflow="fold", max_width=50)
-    table.add_column("title", overflow="fold", max_width=40)
-    table.add_column("site", max_width=20)
-    table.add_column("error", max_width=30)
-    table.add_column("fetched", no_wrap=True)
+def records_table(rows: Sequence[Preview], width: int = 120) -> Table:
+    """One line per record: what a person scans for (long values are cut, not wrapped).
+    On a narrow terminal only status, url and title/error are shown."""
+    wide = width >= 110
+    table = Table(show_lines=False, header_style="bold", expand=False, box=None, pad_edge=False)
+    table.add_column("status", no_wrap=True, min_width=9)
+    url_width = max(20, min(60, (width - 12) // 2))
+    table.add_column("url", no_wrap=True, overflow="ellipsis", max_width=url_width)
+    table.add_column("title / error", no_wrap=True, overflow="ellipsis", max_width=60)
+    if wide:
+        table.add_column("site", no_wrap=True, overflow="ellipsis", max_width=20)
+        table.add_column("fetched (UTC)", no_wrap=True, min_width=16)
     for p in rows:
         status = Text(p.status.value, style="green" if p.ok else "red")
-        error = f"{p.error.kind.value}: {p.error.message}" if p.error else ""
-        table.add_row(
-            status,
-            p.url,
-            _short(p.title, 80),
-            _short(p.site_name, 30),
-            _short(error, 60),
-            (p.fetched_at or "")[:19].replace("T", " "),
-        )
+        if p.ok:
+            label = Text(_short(p.title, 120) or "(no title)")
+        else:
+            kind = p.error.kind.value if p.error else "error"
+            label = Text(f"{kind}: {p.error.message if p.error else ''}", style="red")
+        cells: list[Text | str] = [status, p.url, label]
+        if wide:
+            cells += [_short(p.site_name, 40), (p.fetched_at or "")[:16].replace("T", " ")]
+        table.add_row(*cells)
     return table

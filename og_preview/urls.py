@@ -41,10 +41,10 @@ def normalise(raw: str) -> str:
     if "\ufffd" in text:
         raise InvalidURL("URL contains undecodable bytes")
     if not _HAS_AUTHORITY.match(text):
-        scheme = _SCHEME.match(text)
+        found = _SCHEME.match(text)
         # `example.com:8080/x` has a "scheme" only in appearance: a port follows the colon
-        if scheme and not re.match(r"^[^/:]+:\d+(/|$)", text):
-            raise InvalidURL(f"unsupported scheme {scheme.group(1).lower()!r}: only http and https")
+        if found and not re.match(r"^[^/:]+:\d+(/|$)", text):
+            raise InvalidURL(f"unsupported scheme {found.group(1).lower()!r}: only http and https")
         text = "https://" + text
     try:
         parts = urlsplit(text)
@@ -73,7 +73,7 @@ def normalise(raw: str) -> str:
 
 def _ascii_host(host: str) -> str:
     host = host.lower()
-    if any(c.isspace() for c in host) or any(c in host for c in "<>\"{}|\\^`%"):
+    if any(c.isspace() for c in host) or any(c in host for c in '<>"{}|\\^`%'):
         raise InvalidURL(f"invalid host {host!r}")
     if host.isascii():
         return host

@@ -70,7 +70,8 @@ def main() -> None:
         if batch:
             cache.save_many(batch)
     took = time.perf_counter() - began
-    print(f"{args.rows} rows in {took:.2f} s ({args.rows / took:,.0f} rows/s, batches of {args.batch})")
+    rate = args.rows / took
+    print(f"{args.rows} rows in {took:.2f} s ({rate:,.0f} rows/s, batches of {args.batch})")
 
 
 if __name__ == "__main__":

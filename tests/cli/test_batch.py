@@ -17,7 +17,9 @@ from tests.site import Site
 
 pytestmark = pytest.mark.e2e
 
-PAGE = "<html><head><title>Page {n}</title><meta property='og:title' content='OG {n}'></head></html>"
+PAGE = (
+    "<html><head><title>Page {n}</title><meta property='og:title' content='OG {n}'></head></html>"
+)
 
 
 def pages(site: Site, count: int, prefix: str = "/p") -> list[str]:
@@ -123,7 +125,10 @@ def test_formats_csv_and_json(site: Site) -> None:
     urls = pages(site, 2)
     as_csv = run("batch", "-", "--allow-private", "--format", "csv", stdin="\n".join(urls))
     as_json = run("batch", "-", "--allow-private", "--format", "json", stdin="\n".join(urls))
-    assert (as_csv.stdout.splitlines()[0].startswith("url,final_url,status"), as_json.stdout[0]) == (
+    assert (
+        as_csv.stdout.splitlines()[0].startswith("url,final_url,status"),
+        as_json.stdout[0],
+    ) == (
         True,
         "[",
     )

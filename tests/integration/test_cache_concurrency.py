@@ -122,7 +122,8 @@ def test_shared_rows_follow_the_save_rules(
     two_writers: list[subprocess.CompletedProcess[str]], db_path: Path
 ) -> None:
     # URL 0 is an error in both writers: an error row. URL 1 is processed in both.
-    rows = dict(query(db_path, "SELECT url, status FROM previews WHERE host = 'shared.example'"))
+    found = query(db_path, "SELECT url, status FROM previews WHERE host = 'shared.example'")
+    rows = {str(url): str(status) for url, status in found}
     assert (rows["https://shared.example/0"], rows["https://shared.example/1"]) == (
         "error",
         "processed",

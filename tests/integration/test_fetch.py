@@ -63,7 +63,9 @@ async def raw_server(
         await server.wait_closed()
 
 
-def sends(payload: bytes) -> Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]:
+def sends(
+    payload: bytes,
+) -> Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]:
     async def respond(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         writer.write(payload)
         await writer.drain()
@@ -82,13 +84,24 @@ def free_port() -> int:
 
 
 async def test_page_with_charset_and_language(site: Site) -> None:
-    url = site.page("/p", HTML, content_type="Text/HTML; Charset=\"ISO-8859-1\"", Content_Language="de-AT")
+    url = site.page(
+        "/p", HTML, content_type='Text/HTML; Charset="ISO-8859-1"', Content_Language="de-AT"
+    )
     result = await get(url)
     assert result.url == result.final_url == url
-    assert (result.http_status, result.content_type, result.charset) == (200, "text/html", "ISO-8859-1")
+    assert (result.http_status, result.content_type, result.charset) == (
+        200,
+        "text/html",
+        "ISO-8859-1",
+    )
     assert result.content_language == "de-AT"
     assert result.body == HTML.encode()
-    assert (result.truncated, result.attempts, result.error, result.retry_after) == (False, 1, None, None)
+    assert (result.truncated, result.attempts, result.error, result.retry_after) == (
+        False,
+        1,
+        None,
+        None,
+    )
 
 
 async def test_request_headers(site: Site) -> None:
@@ -101,7 +114,9 @@ async def test_request_headers(site: Site) -> None:
     assert headers["X-Extra"] == "1"
 
 
-@pytest.mark.parametrize("content_type", ["image/png", "video/mp4", "audio/mpeg", "application/pdf"])
+@pytest.mark.parametrize(
+    "content_type", ["image/png", "video/mp4", "audio/mpeg", "application/pdf"]
+)
 async def test_non_html_body_not_read(site: Site, content_type: str) -> None:
     result = await get(site.page("/file", b"\x00" * 50_000, content_type=content_type))
     assert (result.http_status, result.content_type, result.body) == (200, content_type, b"")
@@ -210,7 +225,9 @@ async def test_cookie_redirect_dance_is_not_a_loop(site: Site) -> None:
     assert site.hits["/consent"] == 2
 
 
-@pytest.mark.parametrize("location", ["file:///etc/passwd", "ftp://example.com/x", "javascript:alert(1)"])
+@pytest.mark.parametrize(
+    "location", ["file:///etc/passwd", "ftp://example.com/x", "javascript:alert(1)"]
+)
 async def test_redirect_to_other_scheme_is_blocked(site: Site, location: str) -> None:
     result = await get(site.redirect("/evil", location))
     assert result.error is not None
@@ -372,7 +389,9 @@ async def test_reset_mid_body_is_retried() -> None:
     async def respond(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         nonlocal calls
         calls += 1
-        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 1000\r\n\r\nhalf")
+        writer.write(
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 1000\r\n\r\nhalf"
+        )
         await writer.drain()
 
     async with raw_server(respond) as url:

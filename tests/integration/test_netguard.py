@@ -53,8 +53,19 @@ async def test_loopback_is_blocked_and_never_contacted(site: Site) -> None:
 
 @pytest.mark.parametrize(
     "host",
-    ["2130706433", "0x7f.1", "0x7f000001", "127.1", "0177.0.0.1", "[::ffff:127.0.0.1]",
-     "localhost", "LOCALHOST.", "127.0.0.1.", "0", "[::1]"],
+    [
+        "2130706433",
+        "0x7f.1",
+        "0x7f000001",
+        "127.1",
+        "0177.0.0.1",
+        "[::ffff:127.0.0.1]",
+        "localhost",
+        "LOCALHOST.",
+        "127.0.0.1.",
+        "0",
+        "[::1]",
+    ],
 )
 async def test_ip_spellings_are_blocked(site: Site, host: str) -> None:
     site.page("/secret", HTML)
@@ -110,6 +121,10 @@ async def test_socket_guard_holds_even_without_fetch_checks(site: Site) -> None:
 async def test_allow_private_allows_everything(site: Site) -> None:
     site.page("/ok", HTML)
     settings = GUARDED.but(allow_private=True)
-    for url in (site.url("/ok"), f"http://127.1:{site.port}/ok", f"http://public.test:{site.port}/ok"):
+    for url in (
+        site.url("/ok"),
+        f"http://127.1:{site.port}/ok",
+        f"http://public.test:{site.port}/ok",
+    ):
         result = await get(url, settings)
         assert (result.http_status, result.error) == (200, None), url

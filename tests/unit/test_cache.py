@@ -126,6 +126,22 @@ def test_corrupt_sqlite_file_is_a_cache_error(tmp_path: Path) -> None:
         Cache(path)
 
 
+def test_damaged_cache_is_a_cache_error_saying_corrupt(db_path: Path) -> None:
+    with Cache(db_path) as cache:
+        cache.save_many([good(f"https://a.example/{i}") for i in range(200)])
+    data = bytearray(db_path.read_bytes())
+    data[100:4096] = b"\xa5" * 3996  # the first page's b-tree, after the file header
+    db_path.write_bytes(bytes(data))
+    with pytest.raises(CacheError, match="corrupt"):
+        Cache(db_path)
+
+
+def test_parent_that_is_a_file_is_a_cache_error(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(CacheError, match="is not a directory"):
+        Cache(tmp_path / "file" / "sub" / "cache.db")
+
+
 def test_directory_is_a_cache_error(tmp_path: Path) -> None:
     with pytest.raises(CacheError, match="is a directory"):
         Cache(tmp_path)

@@ -12,11 +12,32 @@ from og_preview.record import (
     error_preview,
 )
 
-SPEC_KEYS = (
-    "url final_url status http_status content_type title description image images site_name "
-    "type canonical_url locale lang author published icon og twitter jsonld error attempts "
-    "fetched_at from_cache"
-).split()
+SPEC_KEYS = [
+    "url",
+    "final_url",
+    "status",
+    "http_status",
+    "content_type",
+    "title",
+    "description",
+    "image",
+    "images",
+    "site_name",
+    "type",
+    "canonical_url",
+    "locale",
+    "lang",
+    "author",
+    "published",
+    "icon",
+    "og",
+    "twitter",
+    "jsonld",
+    "error",
+    "attempts",
+    "fetched_at",
+    "from_cache",
+]
 
 
 def test_record_has_every_spec_key_in_order() -> None:

@@ -1,0 +1,527 @@
+"""Benchmark `og-preview batch` against a bare aiohttp loop and naive in-loop extruct.
+
+    .venv/bin/python bench/bench.py [--corpus ../shared/corpus] [--n 2000] [--json OUT]
+
+Everything runs on 127.0.0.1: a page server in its own process (bench/server.py,
+pages preloaded in memory; nginx is not used), each contender in a subprocess,
+measured for wall time, CPU of its whole process tree and peak RSS (see
+bench/measure.py). Prints a table and the targets with PASS/FAIL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from measure import Run, become_subreaper
+from measure import run as measure
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+DEMO_SITE = ROOT / "demo" / "site"
+NAMES = (
+    "bare",
+    "naive-extruct",
+    "og-preview",
+    "cached",
+    "latency-bare",
+    "latency-og-preview",
+    "million",
+)
+SUMMARY = re.compile(r"og-preview: (\d+) URLs in")
+
+
+@dataclass(slots=True)
+class Result:
+    name: str
+    label: str
+    kind: str  # fetch | cached | latency | memory
+    urls: int
+    run: Run
+    ok: bool
+    note: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def rate(self) -> float:
+        return self.urls / self.run.wall if self.run.wall else 0.0
+
+
+class PageServer:
+    """bench/server.py in a subprocess; it exits when we close its stdin."""
+
+    def __init__(self, source: Path, delay: float) -> None:
+        self.source = source
+        self.delay = delay
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.fast = self.slow = self.pages = self.bytes = 0
+
+    def __enter__(self) -> PageServer:
+        cmd = [
+            sys.executable,
+            str(HERE / "server.py"),
+            str(self.source),
+            "--delay",
+            str(self.delay),
+        ]
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline().decode()
+        if not line.startswith("READY"):
+            self.__exit__()
+            sys.exit(f"bench: the page server did not start ({line.strip() or 'no output'})")
+        self.fast, self.slow, self.pages, self.bytes = (int(x) for x in line.split()[1:5])
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc is None:
+            return
+        with contextlib.suppress(OSError):
+            assert self.proc.stdin is not None
+            self.proc.stdin.close()
+        try:
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(5)
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid if self.proc is not None else 0
+
+
+def write_lines(path: Path, lines: Iterator[str]) -> Path:
+    with path.open("w") as out:
+        out.writelines(f"{line}\n" for line in lines)
+    return path
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace, tmp: Path, server: PageServer) -> None:
+        self.args = args
+        self.tmp = tmp
+        self.server = server
+        self.results: dict[str, Result] = {}
+        self.og_bin = str(Path(sys.executable).parent / "og-preview")
+        if not Path(self.og_bin).exists():
+            self.og_bin = shutil.which("og-preview") or "og-preview"
+        c = args.concurrency
+        fast, slow = server.fast, server.slow
+        self.urls = write_lines(
+            tmp / "urls.txt", (f"http://127.0.0.1:{fast}/p/{i}" for i in range(args.n))
+        )
+        self.slow_urls = write_lines(
+            tmp / "slow.txt", (f"http://127.0.0.1:{slow}/p/{i}" for i in range(args.latency_n))
+        )
+        self.og_args = ["--no-progress", "--format", "jsonl", "-c", str(c), "--per-host", str(c)]
+
+    # -- helpers -------------------------------------------------------------
+
+    def best_of(self, name: str, make: Any) -> Result:
+        """Run `make()` --repeat times; keep the fastest (least disturbed) run."""
+        best: Result | None = None
+        for _ in range(self.args.repeat):
+            result: Result = make()
+            if best is None or (result.ok and (not best.ok or result.run.wall < best.run.wall)):
+                best = result
+        assert best is not None
+        self.results[name] = best
+        self.report(best)
+        return best
+
+    def report(self, r: Result) -> None:
+        roles = ", ".join(f"{k} {v:.1f}s" for k, v in sorted(r.run.cpu_by_role.items()))
+        print(
+            f"  {r.name:<19} {r.urls:>7} URLs {r.run.wall:7.2f}s {r.rate:8.1f}/s "
+            f"cpu {r.run.cpu:6.2f}s ({roles}) peak {r.run.peak_rss_mb:6.1f}MB "
+            f"server {r.run.watched_cpu:.1f}s other-load {r.run.other_load:.2f} "
+            f"{'ok' if r.ok else 'NOT OK'} {r.note}",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    def og_cmd(self, urls: Path, *extra: str) -> list[str]:
+        return [self.og_bin, "batch", str(urls), *extra, *self.og_args]
+
+    def run_og(self, name: str, label: str, kind: str, cmd: list[str], n: int) -> Result:
+        out_path = self.tmp / f"{name}.jsonl"
+        with out_path.open("wb") as out:
+            run = measure(cmd, stdout=out, watch_pids=[self.server.pid])
+        statuses: Counter[str] = Counter()
+        cached = lines = 0
+        with out_path.open("rb") as records:
+            for line in records:
+                lines += 1
+                record = json.loads(line)
+                statuses[record["status"]] += 1
+                cached += bool(record.get("from_cache"))
+                if record["status"] != "processed" and len(statuses) < 5:
+                    statuses[f"{(record.get('error') or {}).get('kind')}"] += 0
+        out_path.unlink()
+        want_cached = n if kind == "cached" else 0
+        ok = run.returncode == 0 and lines == n and statuses["processed"] == n
+        ok = ok and cached == want_cached
+        note = (
+            ""
+            if ok
+            else f"exit {run.returncode}, {lines} records, {dict(statuses)}, {cached} cached"
+        )
+        return Result(name, label, kind, n, run, ok, note, {"from_cache": cached})
+
+    def run_loop(self, name: str, label: str, kind: str, mode: str, urls: Path, n: int) -> Result:
+        out_path = self.tmp / f"{name}.out"
+        cmd = [sys.executable, str(HERE / "contenders.py"), mode, str(urls)]
+        cmd += ["--concurrency", str(self.args.concurrency)]
+        with out_path.open("wb") as out:
+            run = measure(cmd, stdout=out, watch_pids=[self.server.pid])
+        try:
+            counts = json.loads(out_path.read_text() or "{}")
+        except ValueError:
+            counts = {}
+        out_path.unlink()
+        ok = run.returncode == 0 and counts.get("ok") == n
+        note = "" if ok else f"exit {run.returncode}, {counts or run.stderr[-300:]}"
+        if counts.get("parse_errors"):
+            note += f"{counts['parse_errors']} pages made extruct raise (bad JSON-LD)"
+        return Result(name, label, kind, n, run, ok, note.strip(), counts)
+
+    def run_memory(self, name: str, lines: int, budget: float | None) -> Result:
+        path = write_lines(
+            self.tmp / f"{name}.txt", (f"http://127.0.0.1:9/page/{i}" for i in range(lines))
+        )
+        cmd = [self.og_bin, "batch", str(path), "--no-cache", "--no-progress", "--format", "jsonl"]
+        with open(os.devnull, "wb") as devnull:
+            run = measure(cmd, stdout=devnull, budget=budget)
+        path.unlink()
+        done = SUMMARY.search(run.stderr)
+        urls = int(done.group(1)) if done else 0
+        stopped = run.returncode in (130, -2)
+        ok = run.returncode == 1 and urls == lines and "blocked: " in run.stderr
+        note = f"{lines:,}-line input"
+        if stopped:
+            ok = urls > 0
+            note += f", stopped by the {budget:.0f}s budget after {urls:,} URLs"
+        elif not ok:
+            note += f", exit {run.returncode}: {run.stderr.strip()[-200:]}"
+        rss_at = {f"{p}%": round(run.rss_at(p / 100), 1) for p in (10, 50, 100)}
+        extra = {"input_lines": lines, "rss_mb_at": rss_at, "stopped_by_budget": stopped}
+        note += " (RSS at 10/50/100%: " + "/".join(f"{v:.0f}" for v in rss_at.values())
+        note += " MB)"
+        label = f"og-preview {lines:,} blocked URLs --no-cache"
+        result = Result(name, label, "memory", urls, run, ok, note, extra)
+        self.results[name] = result
+        self.report(result)
+        return result
+
+    # -- the contenders --------------------------------------------------------
+
+    def run_all(self, only: set[str]) -> None:
+        n, ln, c = self.args.n, self.args.latency_n, self.args.concurrency
+        if "bare" in only:
+            self.best_of(
+                "bare",
+                lambda: self.run_loop(
+                    "bare", f"bare aiohttp loop (c {c})", "fetch", "bare", self.urls, n
+                ),
+            )
+        if "naive-extruct" in only:
+            self.best_of(
+                "naive-extruct",
+                lambda: self.run_loop(
+                    "naive-extruct",
+                    f"naive in-loop extruct (c {c})",
+                    "fetch",
+                    "extruct",
+                    self.urls,
+                    n,
+                ),
+            )
+        if "og-preview" in only or "cached" in only:
+            db = self.tmp / "bench.db"
+
+            def fresh() -> Result:
+                for suffix in ("", "-wal", "-shm"):
+                    Path(f"{db}{suffix}").unlink(missing_ok=True)
+                label = f"og-preview (c {c}, per-host {c})"
+                return self.run_og(
+                    "og-preview",
+                    label,
+                    "fetch",
+                    self.og_cmd(self.urls, "--allow-private", "--db", str(db)),
+                    n,
+                )
+
+            self.best_of("og-preview", fresh)
+            if "cached" in only:
+                cmd = self.og_cmd(self.urls, "--allow-private", "--db", str(db))
+                self.best_of(
+                    "cached",
+                    lambda: self.run_og("cached", "og-preview cached re-run", "cached", cmd, n),
+                )
+        delay_ms = self.args.latency * 1000
+        if "latency-bare" in only:
+            self.best_of(
+                "latency-bare",
+                lambda: self.run_loop(
+                    "latency-bare",
+                    f"bare loop, {delay_ms:.0f} ms/response",
+                    "latency",
+                    "bare",
+                    self.slow_urls,
+                    ln,
+                ),
+            )
+        if "latency-og-preview" in only:
+            cmd = self.og_cmd(self.slow_urls, "--allow-private", "--no-cache")
+            self.best_of(
+                "latency-og-preview",
+                lambda: self.run_og(
+                    "latency-og-preview",
+                    f"og-preview, {delay_ms:.0f} ms/response",
+                    "latency",
+                    cmd,
+                    ln,
+                ),
+            )
+        if "million" in only and not self.args.skip_million:
+            self.run_memory("memory-100k", self.args.million // 10, None)
+            self.run_memory("memory-1m", self.args.million, self.args.million_budget)
+
+
+# -- report ----------------------------------------------------------------------
+
+
+def ratio(a: Result | None, b: Result | None) -> float | None:
+    if a is None or b is None or not b.rate:
+        return None
+    return a.rate / b.rate
+
+
+def fmt(value: float | None, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def table(results: dict[str, Result]) -> str:
+    bare, naive, lat_bare = (results.get(k) for k in ("bare", "naive-extruct", "latency-bare"))
+    head = [
+        "contender",
+        "URLs",
+        "wall s",
+        "URLs/s",
+        "CPU s",
+        "CPU ms/URL",
+        "peak RSS MB",
+        "main maxrss MB",
+        "x bare",
+        "x naive",
+        "other load",
+        "notes",
+    ]
+    rows = [head]
+    for r in results.values():
+        vs_bare = (
+            ratio(r, lat_bare if r.kind == "latency" else bare) if r.kind != "memory" else None
+        )
+        vs_naive = ratio(r, naive) if r.kind == "fetch" else None
+        rows.append(
+            [
+                r.label,
+                f"{r.urls:,}",
+                f"{r.run.wall:.2f}",
+                f"{r.rate:,.0f}",
+                f"{r.run.cpu:.2f}",
+                f"{1000 * r.run.cpu / r.urls:.2f}" if r.urls else "-",
+                f"{r.run.peak_rss_mb:.0f}",
+                f"{r.run.main_maxrss_mb:.0f}",
+                fmt(vs_bare, ".2f"),
+                fmt(vs_naive, ".2f"),
+                f"{r.run.other_load:.2f}",
+                ("" if r.ok else "NOT OK: ") + r.note,
+            ]
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(head) - 1)]
+    lines = []
+    for k, row in enumerate(rows):
+        cells = [
+            cell.ljust(w) if i == 0 else cell.rjust(w)
+            for i, (cell, w) in enumerate(zip(row, widths, strict=False))
+        ]
+        lines.append("| " + " | ".join([*cells, row[-1]]) + " |")
+        if k == 0:
+            lines.append("|" + "|".join("-" * (w + 2) for w in [*widths, len(row[-1])]) + "|")
+    return "\n".join(lines)
+
+
+def targets(results: dict[str, Result]) -> list[dict[str, Any]]:
+    og, bare, naive = (results.get(k) for k in ("og-preview", "bare", "naive-extruct"))
+    lat_og, lat_bare = results.get("latency-og-preview"), results.get("latency-bare")
+    cached, million = results.get("cached"), results.get("memory-1m")
+    out: list[dict[str, Any]] = []
+
+    def add(name: str, value: float | None, goal: str, passed: bool | None) -> None:
+        out.append({"target": name, "value": value, "goal": goal, "pass": passed})
+
+    def check(value: float | None, ok: bool | None) -> bool | None:
+        return None if value is None else ok
+
+    v = ratio(og, naive)
+    add("og-preview vs naive extruct (URLs/s)", v, ">= 3x", check(v, v is not None and v >= 3))
+    v = ratio(og, bare)
+    add("og-preview vs bare loop (URLs/s)", v, ">= 0.25x", check(v, v is not None and v >= 0.25))
+    v = ratio(lat_og, lat_bare)
+    add("latency: og-preview vs bare loop", v, ">= 0.9x", check(v, v is not None and v >= 0.9))
+    v = cached.run.wall if cached else None
+    add("cached re-run wall (s)", v, "< 2 s", check(v, v is not None and v < 2))
+    v = million.run.peak_rss_mb if million else None
+    add("1M-line input peak RSS (MB)", v, "< 200 MB", check(v, v is not None and v < 200))
+    for t in out:
+        if t["pass"] is not None and (
+            (t["target"].startswith("og-preview") and og and not og.ok)
+            or (t["target"].startswith("latency") and lat_og and not lat_og.ok)
+        ):
+            t["pass"] = False  # a contender that did not process every URL cannot pass
+    return out
+
+
+def print_report(results: dict[str, Result], server: PageServer, args: argparse.Namespace) -> None:
+    print(
+        f"\nog-preview batch benchmark: {server.pages} pages "
+        f"(mean {server.bytes / max(server.pages, 1) / 1024:.0f} kB) from {args.source}, "
+        f"served from memory by an aiohttp process on 127.0.0.1; concurrency {args.concurrency} "
+        f"(og-preview --per-host {args.concurrency}: every URL is on one host); "
+        f"{os.cpu_count()} cores; best of {args.repeat}.\n"
+        "CPU s = user+sys of the contender's whole process tree (pool workers included); "
+        "peak RSS = peak of the sum over that tree; other load = cores busy with other "
+        "processes meanwhile (> 0.2: a noisy run, rates are low).\n"
+    )
+    print(table(results))
+    print()
+    for name in ("og-preview", "latency-og-preview", "naive-extruct"):
+        r = results.get(name)
+        if r is not None:
+            roles = ", ".join(f"{k} {v:.2f}s" for k, v in sorted(r.run.cpu_by_role.items()))
+            busy = r.run.cpu / r.run.wall if r.run.wall else 0
+            print(
+                f"{name}: CPU by process: {roles}; {busy:.2f} cores busy on average; "
+                f"page server used {r.run.watched_cpu:.2f}s CPU"
+            )
+    print("\ntargets:")
+    for t in targets(results):
+        verdict = {True: "PASS", False: "FAIL", None: "n/a "}[t["pass"]]
+        value = "-" if t["value"] is None else f"{t['value']:.2f}"
+        print(f"  {verdict}  {t['target']:<38} {value:>8}  (goal {t['goal']})")
+
+
+def to_json(
+    results: dict[str, Result], server: PageServer, args: argparse.Namespace
+) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "config": {
+            "n": args.n,
+            "latency_n": args.latency_n,
+            "concurrency": args.concurrency,
+            "latency_s": args.latency,
+            "source": str(args.source),
+            "pages": server.pages,
+            "mean_page_bytes": server.bytes // max(server.pages, 1),
+            "cores": os.cpu_count(),
+            "repeat": args.repeat,
+        },
+        "results": {},
+        "targets": targets(results),
+    }
+    for name, r in results.items():
+        run = asdict(r.run)
+        step = max(1, len(run["timeline"]) // 200)
+        run["timeline"] = [(round(t, 2), round(mb, 1)) for t, mb in run["timeline"][::step]]
+        run["stderr"] = run["stderr"][-500:]
+        out["results"][name] = {
+            "label": r.label,
+            "kind": r.kind,
+            "urls": r.urls,
+            "urls_per_s": r.rate,
+            "ok": r.ok,
+            "note": r.note,
+            **r.extra,
+            **run,
+        }
+    return out
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    p.add_argument("--n", type=int, default=2000, help="URLs per throughput run (default 2000)")
+    p.add_argument("--latency-n", type=int, default=1000, help="URLs per latency run (1000)")
+    p.add_argument("--latency", type=float, default=0.1, help="seconds per response (0.1)")
+    p.add_argument("--concurrency", type=int, default=32, help="pages in flight (32)")
+    p.add_argument("--corpus", type=Path, default=None, help="folder of */page.html")
+    p.add_argument("--skip-million", action="store_true", help="skip the memory runs")
+    p.add_argument("--million", type=int, default=1_000_000, help="lines of the memory run")
+    p.add_argument(
+        "--million-budget",
+        type=float,
+        default=150.0,
+        help="seconds before the 1M-line run is interrupted (Ctrl-C) and reported as partial",
+    )
+    p.add_argument("--only", default="", help=f"comma-separated subset of: {', '.join(NAMES)}")
+    p.add_argument("--repeat", type=int, default=1, help="runs per contender, best kept (1)")
+    p.add_argument("--json", type=Path, default=None, help="write the results as JSON here")
+    args = p.parse_args(argv)
+    only = {x.strip() for x in args.only.split(",") if x.strip()} or set(NAMES)
+    unknown = only - set(NAMES)
+    if unknown:
+        p.error(f"--only: unknown {', '.join(sorted(unknown))} (choose from {', '.join(NAMES)})")
+    args.only_set = only
+    args.source = args.corpus if args.corpus and args.corpus.is_dir() else DEMO_SITE
+    if args.n < 1 or args.latency_n < 1 or args.concurrency < 1 or args.repeat < 1:
+        p.error("--n, --latency-n, --concurrency and --repeat must be at least 1")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    become_subreaper()
+    tmp = Path(tempfile.mkdtemp(prefix="og-bench-"))
+    started = time.perf_counter()
+    try:
+        with PageServer(args.source, args.latency) as server:
+            print(
+                f"bench: serving {server.pages} pages from {args.source} on ports "
+                f"{server.fast} (fast) and {server.slow} ({args.latency * 1000:.0f} ms)",
+                file=sys.stderr,
+            )
+            bench = Bench(args, tmp, server)
+            try:
+                bench.run_all(args.only_set)
+            finally:
+                print_report(bench.results, server, args)
+                if args.json:
+                    args.json.write_text(json.dumps(to_json(bench.results, server, args), indent=2))
+    except KeyboardInterrupt:
+        print("bench: interrupted", file=sys.stderr)
+        return 130
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(f"\nbench: done in {time.perf_counter() - started:.0f}s", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
