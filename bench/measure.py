@@ -171,8 +171,9 @@ class Sampler(threading.Thread):
             rss = vm_rss(pid)
             total += procs[pid].rss if rss is None else rss
             self.last_cpu[pid] = procs[pid].cpu
-        self.peak = max(self.peak, total)
-        self.timeline.append((time.perf_counter() - self.started, total / MB))
+        if total:  # not after the tree is gone
+            self.peak = max(self.peak, total)
+            self.timeline.append((time.perf_counter() - self.started, total / MB))
 
     def run(self) -> None:
         while not self.stop.is_set():

@@ -23,24 +23,27 @@ _TITLES = re.compile(
     r"pardon our interruption\.*|sucuri website firewall.*|403 forbidden \| cloudflare)$",
     re.IGNORECASE,
 )
-_STRONG_MARKERS = re.compile(
-    r"_cf_chl_opt|cf-browser-verification|cf_chl_prog|cf-challenge-running|"
-    r"challenge-error-text|/cdn-cgi/challenge-platform/h/[bg]/orchestrate|"
-    r"ddos-guard\.net/|check\.ddos-guard|_Incapsula_Resource|"
-    r"geo\.captcha-delivery\.com|px-captcha|awsWafCookieDomainList|"
-    r"sucuri_cloudproxy_js|window\._cf_chl",
-    re.IGNORECASE,
-)
+_STRONG_MARKERS = (
+    "_cf_chl_opt", "cf-browser-verification", "cf_chl_prog", "cf-challenge-running",
+    "challenge-error-text", "/cdn-cgi/challenge-platform/h/b/orchestrate",
+    "/cdn-cgi/challenge-platform/h/g/orchestrate", "ddos-guard.net/", "check.ddos-guard",
+    "_incapsula_resource", "geo.captcha-delivery.com", "px-captcha", "awswafcookiedomainlist",
+    "sucuri_cloudproxy_js", "window._cf_chl",
+)  # fmt: skip
 _TITLE_TAG = re.compile(r"<title[^>]*>([^<]{0,300})</title", re.IGNORECASE)
 _WS = re.compile(r"\s+")
 
 
-def looks_like_challenge(html: str, title: str | None = None) -> bool:
-    """True when `html` (or its `title`) looks like a bot check, captcha wall or DDoS shield."""
+def looks_like_challenge(html: str, title: str | None = None, lower: str | None = None) -> bool:
+    """True when `html` (or its `title`) looks like a bot check, captcha wall or DDoS shield.
+
+    `lower` is `html.lower()` (or a prefix of it) when the caller has it.
+    """
     head = html[:SCAN_CHARS]
     if title is None:
         match = _TITLE_TAG.search(head)
         title = match.group(1) if match else None
     if title and _TITLES.match(_WS.sub(" ", title).strip()):
         return True
-    return _STRONG_MARKERS.search(head) is not None
+    low = lower[:SCAN_CHARS] if lower is not None else head.lower()
+    return any(marker in low for marker in _STRONG_MARKERS)

@@ -36,10 +36,12 @@ class Extraction:
     challenge: bool  # the content looks like a bot-challenge interstitial
 
 
-def parse_tree(html: str, *, fast: bool = True) -> HtmlElement | None:
+def parse_tree(html: str, *, fast: bool = True, lower: str | None = None) -> HtmlElement | None:
     """One lxml parse of the metadata-bearing part of `html` (None when there is nothing)."""
-    doc = small_document(html) if fast else html
-    doc = _CONTROL.sub("", _XML_DECL.sub("", doc, count=1))
+    doc = small_document(html, lower) if fast else html
+    if _XML_DECL.match(doc):
+        doc = _XML_DECL.sub("", doc, count=1)
+    doc = _CONTROL.sub("", doc)
     if not doc.strip():
         return None
     try:
@@ -257,15 +259,16 @@ def extract(
 ) -> Extraction:
     """Metadata of one decoded page; `base_url` is its final URL. Never raises."""
     try:
-        root = parse_tree(html, fast=fast)
+        lower = html.lower()
+        root = parse_tree(html, fast=fast, lower=lower)
         if root is None:
-            return Extraction(_empty(base_url), looks_like_challenge(html))
+            return Extraction(_empty(base_url), looks_like_challenge(html, lower=lower))
         page = collect(root)
         jsonld = extract_jsonld(page.scripts)
         metadata = _fields(page, jsonld, base_url, content_language, _og_namespaces(root))
         if not include_jsonld:
             metadata = Metadata(**{**metadata.as_fields(), "jsonld": []})
-        return Extraction(metadata, looks_like_challenge(html, page.title))
+        return Extraction(metadata, looks_like_challenge(html, page.title, lower))
     except Exception:  # a bug must not cost the batch a URL: degrade to nothing
         try:
             return Extraction(_empty(base_url), False)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from http.cookies import CookieError, SimpleCookie
 from types import SimpleNamespace
 from typing import Final
+from urllib.parse import urlsplit
 
 import aiohttp
 from aiohttp.abc import AbstractResolver
@@ -21,6 +22,7 @@ from aiohttp.compression_utils import HAS_BROTLI, HAS_ZSTD
 from yarl import URL
 
 from .config import Settings
+from .hostgate import HostGate
 from .neterrors import classify
 from .netguard import ALLOWED_SCHEMES, AddressPolicy, GuardedResolver, parse_ipv4_loose
 from .record import ErrorInfo, ErrorKind
@@ -185,15 +187,32 @@ async def open_session(
             await guard.close()
 
 
-async def fetch(url: str, session: aiohttp.ClientSession, settings: Settings) -> FetchResult:
-    """Fetch `url`, following redirects and retrying; never raises but CancelledError."""
+async def fetch(
+    url: str,
+    session: aiohttp.ClientSession,
+    settings: Settings,
+    *,
+    gate: HostGate | None = None,
+) -> FetchResult:
+    """Fetch `url`, following redirects and retrying; never raises but CancelledError.
+
+    With a `gate`, a `Retry-After` answer pauses every request to that host, and
+    each attempt first waits out any pause the host asked for.
+    """
     policy = _POLICIES.get(session) or AddressPolicy(allow_private=settings.allow_private)
     attempts = 0
+    host = urlsplit(url).hostname or ""
 
     async def attempt() -> _Attempt:
         nonlocal attempts
+        if gate is not None:
+            await gate.wait(host)
         attempts += 1
-        return await _attempt(url, session, settings, policy)
+        outcome = await _attempt(url, session, settings, policy)
+        pause = outcome.retry_after
+        if gate is not None and pause is not None and pause <= settings.retry_after_max:
+            gate.hold(host, pause)
+        return outcome
 
     outcome = await run_with_retries(attempt, settings)
     return replace(outcome.result, attempts=attempts)

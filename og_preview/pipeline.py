@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 from .config import Settings
+from .hostgate import HostGate
 from .parsing import Parser
 from .record import ErrorKind, Metadata, Preview, Status, error_preview
 from .urls import InputURL, InvalidURL, iter_inputs, normalise
@@ -144,11 +145,12 @@ class Previewer:
         self.settings = settings
         self.session = session
         self.parser = parser
+        self.gate = HostGate()
 
     async def run(self, url: str) -> Preview:
         from .fetch import fetch
 
-        fetched = await fetch(url, self.session, self.settings)
+        fetched = await fetch(url, self.session, self.settings, gate=self.gate)
         fetched_at = now_iso()
         extraction = None
         status = fetched.http_status or 0

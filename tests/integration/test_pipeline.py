@@ -76,3 +76,44 @@ async def test_retry_then_success_counts_attempts(site: Site) -> None:
     url = site.sequence("/flaky", (503, "busy", {}), (200, PAGE, {}))
     record = await preview(url, settings=SETTINGS)
     assert (record.status, record.attempts) == (Status.PROCESSED, 2)
+
+
+async def test_retry_after_delays_only_that_host(site: Site) -> None:
+    """A 429 with Retry-After pauses later requests to the same host, not to other hosts."""
+    import asyncio
+    import time
+
+    from aiohttp import web
+
+    arrivals: dict[str, float] = {}
+
+    async def slow(request: web.Request) -> web.StreamResponse:
+        arrivals.setdefault(request.path + "@" + request.host.split(":")[0], time.monotonic())
+        await asyncio.sleep(0.3)
+        return web.Response(text=PAGE, content_type="text/html")
+
+    def mark(request: web.Request) -> None:
+        arrivals.setdefault(request.path + "@" + request.host.split(":")[0], time.monotonic())
+
+    async def limited(request: web.Request) -> web.StreamResponse:
+        mark(request)
+        if site.hits["/limited"] == 1:
+            return web.Response(status=429, headers={"Retry-After": "1"})
+        return web.Response(text=PAGE, content_type="text/html")
+
+    async def fast(request: web.Request) -> web.StreamResponse:
+        mark(request)
+        return web.Response(text=PAGE, content_type="text/html")
+
+    limited_url = site.handler("/limited", limited)
+    slow_url = site.handler("/slow", slow)
+    later_url = site.handler("/later", fast)
+    settings = SETTINGS.but(concurrency=3, per_host=3)
+    # /limited answers 429 at once; /later starts only when /slow frees a slot (0.3 s),
+    # inside the pause; `localhost` is another host and waits for nothing
+    other_host = slow_url.replace("127.0.0.1", "localhost")
+    records = await collect([limited_url, slow_url, other_host, later_url], settings, None)
+    start = arrivals["/limited@127.0.0.1"]
+    assert all(r.ok for r in records)
+    assert arrivals["/later@127.0.0.1"] - start >= 0.9
+    assert arrivals["/slow@localhost"] - start < 0.5
