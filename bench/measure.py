@@ -189,8 +189,19 @@ class Sampler(threading.Thread):
 
 
 def _children_of_me() -> set[int]:
+    """Our children, zombies included (an orphaned forkserver that already exited
+    must still be reaped: its rusage carries the pool workers it reaped)."""
     me = os.getpid()
-    return {pid for pid, info in all_procs().items() if info.ppid == me}
+    found: set[int] = set()
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                raw = Path(f"/proc/{name}/stat").read_bytes()
+            except OSError:
+                continue
+            if int(raw[raw.rfind(b")") + 2 :].split()[1]) == me:
+                found.add(int(name))
+    return found
 
 
 def reap_orphans(pids: set[int], grace: float = 5.0) -> None:

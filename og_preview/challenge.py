@@ -11,7 +11,8 @@ import re
 
 __all__ = ["looks_like_challenge"]
 
-SCAN_CHARS = 200_000  # challenge pages are small; look at the start of big ones only
+MARKER_PAGE_MAX = 150_000  # interstitials are small (Cloudflare's are ~5-60 kB)
+SCAN_CHARS = 65_536  # challenge pages are small; markers are looked for at the start only
 
 _TITLES = re.compile(
     r"^(?:just a moment\.*|attention required!? \| cloudflare|one more step|"
@@ -24,26 +25,27 @@ _TITLES = re.compile(
     re.IGNORECASE,
 )
 _STRONG_MARKERS = (
-    "_cf_chl_opt", "cf-browser-verification", "cf_chl_prog", "cf-challenge-running",
-    "challenge-error-text", "/cdn-cgi/challenge-platform/h/b/orchestrate",
-    "/cdn-cgi/challenge-platform/h/g/orchestrate", "ddos-guard.net/", "check.ddos-guard",
-    "_incapsula_resource", "geo.captcha-delivery.com", "px-captcha", "awswafcookiedomainlist",
-    "sucuri_cloudproxy_js", "window._cf_chl",
+    b"_cf_chl_opt", b"cf-browser-verification", b"cf_chl_prog", b"cf-challenge-running",
+    b"challenge-error-text", b"/cdn-cgi/challenge-platform/h/b/orchestrate",
+    b"/cdn-cgi/challenge-platform/h/g/orchestrate", b"ddos-guard.net/", b"check.ddos-guard",
+    b"_incapsula_resource", b"geo.captcha-delivery.com", b"px-captcha", b"awswafcookiedomainlist",
+    b"sucuri_cloudproxy_js", b"window._cf_chl",
 )  # fmt: skip
-_TITLE_TAG = re.compile(r"<title[^>]*>([^<]{0,300})</title", re.IGNORECASE)
+_TITLE_TAG = re.compile(rb"<title[^>]*>([^<]{0,300})</title")
 _WS = re.compile(r"\s+")
 
 
-def looks_like_challenge(html: str, title: str | None = None, lower: str | None = None) -> bool:
-    """True when `html` (or its `title`) looks like a bot check, captcha wall or DDoS shield.
+def looks_like_challenge(lower: bytes, title: str | None = None) -> bool:
+    """True when a page looks like a bot check, captcha wall or DDoS shield.
 
-    `lower` is `html.lower()` (or a prefix of it) when the caller has it.
+    `lower` is the page's UTF-8 bytes lower-cased; `title` its `<title>` when known.
     """
-    head = html[:SCAN_CHARS]
+    head = lower[:SCAN_CHARS]
     if title is None:
         match = _TITLE_TAG.search(head)
-        title = match.group(1) if match else None
+        title = match.group(1).decode("utf-8", "replace") if match else None
     if title and _TITLES.match(_WS.sub(" ", title).strip()):
         return True
-    low = lower[:SCAN_CHARS] if lower is not None else head.lower()
-    return any(marker in low for marker in _STRONG_MARKERS)
+    if len(lower) > MARKER_PAGE_MAX:
+        return False  # a big page is content, whatever scripts it loads
+    return any(marker in head for marker in _STRONG_MARKERS)

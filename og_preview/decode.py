@@ -13,7 +13,7 @@ from __future__ import annotations
 import codecs
 import re
 
-__all__ = ["decode_html", "normalize_charset"]
+__all__ = ["decode_html", "decode_with", "normalize_charset", "sniff_encoding"]
 
 PRESCAN_BYTES = 64 * 1024
 LATE_PRESCAN_BYTES = 1024 * 1024
@@ -96,11 +96,10 @@ _BOMS: tuple[tuple[bytes, str], ...] = (
     (codecs.BOM_UTF16_BE, "utf-16be"),
 )
 
-_META_CHARSET = re.compile(
-    rb"""<meta\b[^>]*?\bcharset\s*=\s*["']?\s*([a-zA-Z0-9_.:\-]+)""", re.IGNORECASE
-)
+_META_CHARSET = re.compile(rb"""<meta\b[^>]*?\bcharset\s*=\s*["']?\s*([a-z0-9_.:\-]+)""")
 _NON_ASCII = re.compile(rb"[\x80-\xff]")
 _HEAD_END = re.compile(rb"</head\s*>", re.IGNORECASE)
+# (the late prescan is rare: only pages without a declaration in their first 64 KiB)
 
 
 def normalize_charset(label: str | None) -> str | None:
@@ -147,7 +146,7 @@ def _prescan(body: bytes) -> str | None:
 
 
 def _scan(body: bytes, start: int, end: int) -> str | None:
-    for match in _META_CHARSET.finditer(body, start, end):
+    for match in _META_CHARSET.finditer(body[start:end].lower()):
         try:
             name = normalize_charset(match.group(1).decode("ascii"))
         except UnicodeDecodeError:
@@ -169,7 +168,7 @@ def _is_utf8(body: bytes) -> bool:
 
 def _badly_decoded(body: bytes, name: str) -> bool:
     """Does decoding with `name` produce a noticeable share of replacement characters?"""
-    if not _NON_ASCII.search(body):
+    if body.isascii():
         return False
     sample = body[:DETECT_BYTES]
     try:
@@ -183,7 +182,7 @@ def _badly_decoded(body: bytes, name: str) -> bool:
 
 
 def _detect(body: bytes) -> str:
-    if not _NON_ASCII.search(body) or _is_utf8(body):
+    if body.isascii() or _is_utf8(body):
         return "utf-8"
     try:
         from charset_normalizer import from_bytes
@@ -207,11 +206,28 @@ def _choose(body: bytes, header_charset: str | None) -> str:
         return _detect(body)
     # common lie: bytes re-encoded as UTF-8 but the old declaration kept. Text in a
     # legacy encoding is practically never valid UTF-8 once it has non-ASCII bytes.
-    if declared != "utf-8" and _NON_ASCII.search(body) and _is_utf8(body):
+    if declared != "utf-8" and not body.isascii() and _is_utf8(body):
         return "utf-8"
     if _badly_decoded(body, declared):
         return _detect(body)
     return declared
+
+
+def decode_with(body: bytes, encoding: str) -> str:
+    """`body` decoded with an encoding `sniff_encoding` chose; bad bytes replaced, BOM dropped."""
+    try:
+        text = _decode(body, encoding)
+    except Exception:  # never fatal
+        text = body.decode("utf-8", errors="replace")
+    return text[1:] if text.startswith("\ufeff") else text
+
+
+def sniff_encoding(body: bytes, header_charset: str | None = None) -> str:
+    """The encoding `decode_html` would use for `body` (a WHATWG name). Never raises."""
+    try:
+        return _choose(body, header_charset)
+    except Exception:  # never fatal
+        return "utf-8"
 
 
 def decode_html(body: bytes, header_charset: str | None = None) -> tuple[str, str]:

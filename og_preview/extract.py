@@ -7,6 +7,7 @@ JSON-LD fragments of the body (see `meta.small_document`). `extract` and
 
 from __future__ import annotations
 
+import codecs
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -17,9 +18,17 @@ from lxml.html import HtmlElement
 
 from .challenge import looks_like_challenge
 from .clean import clean_date, clean_lang, clean_text, clean_url, looks_like_url, origin_favicon
-from .decode import decode_html
+from .decode import decode_with, sniff_encoding
 from .jsonld import JsonLdView, extract_jsonld
-from .meta import OG_PREFIXES, Page, build_og, build_twitter, collect, og_image_groups, small_document
+from .meta import (
+    OG_PREFIXES,
+    Page,
+    build_og,
+    build_twitter,
+    collect,
+    og_image_groups,
+)
+from .scan import Scan
 from .record import Metadata
 
 __all__ = ["Extraction", "extract", "extract_bytes"]
@@ -36,9 +45,8 @@ class Extraction:
     challenge: bool  # the content looks like a bot-challenge interstitial
 
 
-def parse_tree(html: str, *, fast: bool = True, lower: str | None = None) -> HtmlElement | None:
-    """One lxml parse of the metadata-bearing part of `html` (None when there is nothing)."""
-    doc = small_document(html, lower) if fast else html
+def parse_tree(doc: str) -> HtmlElement | None:
+    """One lxml parse of a (small) document; None when there is nothing to parse."""
     if _XML_DECL.match(doc):
         doc = _XML_DECL.sub("", doc, count=1)
     doc = _CONTROL.sub("", doc)
@@ -108,7 +116,10 @@ _DATE_METAS = (
     "parsely-pub-date", "article.published", "citation_publication_date", "citation_date",
     "release_date", "og:release_date",
 )  # fmt: skip
-_BY = re.compile(r"^(?:by|von|par|por|di|door)\s*:?\s+", re.IGNORECASE)
+_BY = re.compile(
+    r"^(?:(?:posted|written|published|words|story|text)\s+)?(?:by|von|par|por|di|door)\b\s*:?\s*",
+    re.IGNORECASE,
+)
 
 
 def _person(value: str | None) -> str | None:
@@ -172,12 +183,12 @@ def _handle(value: str | None) -> str | None:
 def _fields(
     page: Page,
     jsonld: list[Any],
+    ld: JsonLdView,
     base_url: str,
     content_language: str | None,
     og_prefixes: tuple[str, ...] = (),
 ) -> Metadata:
     base = clean_url(page.base, base_url) or base_url if page.base else base_url
-    ld = JsonLdView(jsonld)
     og = build_og(page, og_prefixes)
     twitter = build_twitter(page)
     images = _images(page, base)
@@ -249,6 +260,53 @@ def _empty(base_url: str) -> Metadata:
     return Metadata(icon=origin_favicon(base_url))
 
 
+def _needs_body(page: Page, ld: JsonLdView) -> bool:
+    """Do the head's tags and JSON-LD leave author or publication date unknown?"""
+    first = page.first
+    author = _first_person(first("article:author"), ld.author(), first(*_AUTHOR_METAS))
+    if author is None:
+        return True
+    published = _first_date(
+        first("article:published_time"),
+        ld.text("datePublished"),
+        first(*_DATE_METAS),
+        page.itemprops.get("datepublished"),
+    )
+    return published is None
+
+
+def _extract_utf8(
+    data: bytes,
+    base_url: str,
+    content_language: str | None,
+    include_jsonld: bool,
+    fast: bool,
+) -> Extraction:
+    """The extraction proper, on the page as UTF-8 bytes."""
+    try:
+        scan = Scan(data)
+        root = parse_tree(scan.document() if fast else data.decode("utf-8", "replace"))
+        if root is None:
+            return Extraction(_empty(base_url), looks_like_challenge(scan.lower))
+        page = collect(root)
+        jsonld = extract_jsonld(page.scripts)
+        ld = JsonLdView(jsonld)
+        if fast and _needs_body(page, ld):
+            body = scan.body_document()
+            body_root = parse_tree(body) if body else None
+            if body_root is not None:
+                collect(body_root, page)
+        metadata = _fields(page, jsonld, ld, base_url, content_language, _og_namespaces(root))
+        if not include_jsonld:
+            metadata = Metadata(**{**metadata.as_fields(), "jsonld": []})
+        return Extraction(metadata, looks_like_challenge(scan.lower, page.title))
+    except Exception:  # a bug must not cost the batch a URL: degrade to nothing
+        try:
+            return Extraction(_empty(base_url), False)
+        except Exception:
+            return Extraction(Metadata(), False)
+
+
 def extract(
     html: str,
     base_url: str,
@@ -257,23 +315,15 @@ def extract(
     include_jsonld: bool = True,
     fast: bool = True,
 ) -> Extraction:
-    """Metadata of one decoded page; `base_url` is its final URL. Never raises."""
+    """Metadata of one decoded page; `base_url` is its final URL. Never raises.
+
+    `fast=False` parses the whole page instead of its metadata fragments (for comparison).
+    """
     try:
-        lower = html.lower()
-        root = parse_tree(html, fast=fast, lower=lower)
-        if root is None:
-            return Extraction(_empty(base_url), looks_like_challenge(html, lower=lower))
-        page = collect(root)
-        jsonld = extract_jsonld(page.scripts)
-        metadata = _fields(page, jsonld, base_url, content_language, _og_namespaces(root))
-        if not include_jsonld:
-            metadata = Metadata(**{**metadata.as_fields(), "jsonld": []})
-        return Extraction(metadata, looks_like_challenge(html, page.title, lower))
-    except Exception:  # a bug must not cost the batch a URL: degrade to nothing
-        try:
-            return Extraction(_empty(base_url), False)
-        except Exception:
-            return Extraction(Metadata(), False)
+        data = html.encode("utf-8", "replace")
+    except Exception:
+        data = b""
+    return _extract_utf8(data, base_url, content_language, include_jsonld, fast)
 
 
 def extract_bytes(
@@ -284,8 +334,13 @@ def extract_bytes(
     content_language: str | None = None,
     include_jsonld: bool = True,
 ) -> Extraction:
-    """decode_html + extract; a top-level picklable function run in worker processes."""
-    text, _encoding = decode_html(body, header_charset)
-    return extract(
-        text, base_url, content_language=content_language, include_jsonld=include_jsonld
-    )
+    """decode_html + extract; a top-level picklable function run in worker processes.
+
+    UTF-8 pages (most of the web) are scanned as they are, without decoding all of them.
+    """
+    encoding = sniff_encoding(body, header_charset)
+    if encoding == "utf-8":
+        data = body[3:] if body.startswith(codecs.BOM_UTF8) else body
+    else:
+        data = decode_with(body, encoding).encode("utf-8", "replace")
+    return _extract_utf8(data, base_url, content_language, include_jsonld, True)

@@ -201,7 +201,10 @@ async def fetch(
     """
     policy = _POLICIES.get(session) or AddressPolicy(allow_private=settings.allow_private)
     attempts = 0
-    host = urlsplit(url).hostname or ""
+    try:
+        host = urlsplit(url).hostname or ""
+    except ValueError:  # unparsable: the attempt itself reports it
+        host = ""
 
     async def attempt() -> _Attempt:
         nonlocal attempts

@@ -1,9 +1,6 @@
-"""The meta-tag pass: a small document to parse, and what its tags say.
+"""The tag pass: what a parsed page's tags say, and its OpenGraph / Twitter properties.
 
-`small_document` keeps what metadata needs from a page: everything up to
-`</head>`, plus the `<meta>`, `<link>`, JSON-LD `<script>` (and, when the head
-has none, `<title>`) fragments of the rest, picked out with a compiled regex
-instead of parsing a 250 kB body. `collect` walks the parsed tree once.
+`collect` walks the (small, see `scan.py`) tree once, in page order.
 """
 
 from __future__ import annotations
@@ -16,143 +13,10 @@ from lxml.html import HtmlElement
 
 from .clean import MAX_TEXT, clean_text
 
-__all__ = ["Page", "build_og", "build_twitter", "collect", "small_document"]
+__all__ = ["Page", "build_og", "build_twitter", "collect", "og_image_groups"]
 
-MAX_FRAGMENTS = 5000
-MAX_FRAGMENT_CHARS = 2_000_000
 MAX_VALUES = 100  # entries of one repeated og property
 MAX_KEYS = 300  # distinct og / twitter properties
-
-# All scanning runs case-sensitively on a lower-cased copy of the page (same indices):
-# literal-prefix searches and str.find are many times faster than re.IGNORECASE.
-_HEAD_END = re.compile(r"</head\s*>")
-_BODY_START = re.compile(r"<body[\s>/]")
-_TAIL_TAG = re.compile(r"<(?:(!--)|(script)\b|(meta|link)\b|(title)\b|(time)\b)")
-_VOID_TAG = re.compile(r"""<[a-zA-Z]+\b(?:[^>"']|"[^"]*"|'[^']*')*>""")
-_SCRIPT_END = re.compile(r"</script\s*>")
-_TITLE_END = re.compile(r"</title\s*>")
-_HEAD_TITLE = re.compile(r"<title[\s>]")
-_UNSAFE = re.compile(
-    r"<(?:script|style|!--|textarea|template|title|iframe|noscript|xmp|plaintext|svg|math)"
-)
-_SIGNAL_WORDS = ("author", "byline", "datepublished", "writtenby")
-_SIGNAL_ATTR = re.compile(r"""\s(?:itemprop|rel|class|id)\s*=\s*["']?[^"'<>=]*$""")
-MAX_WINDOW = 1500  # characters of a byline / date element kept
-MAX_WINDOWS = 12
-MAX_TIMES = 10
-MAX_SIGNAL_HITS = 2000
-
-
-def _window(html: str, lower: str, start: int, size: int) -> str:
-    """html[start:start+size], cut before anything that could swallow what follows."""
-    stop = min(len(html), start + size)
-    unsafe = _UNSAFE.search(lower, start + 1, stop)
-    return html[start : unsafe.start() if unsafe else stop]
-
-
-def _signal_tags(lower: str, cut: int, skipped: list[tuple[int, int]]) -> list[int]:
-    """Starts of body tags whose itemprop/rel/class/id mentions author, byline, datePublished."""
-    starts: set[int] = set()
-    hits = 0
-    for word in _SIGNAL_WORDS:
-        pos = lower.find(word, cut)
-        while pos >= 0 and hits < MAX_SIGNAL_HITS:
-            hits += 1
-            tag = lower.rfind("<", cut, pos)
-            if (
-                tag >= 0
-                and tag not in starts
-                and lower.find(">", tag, pos) < 0
-                and lower[tag + 1 : tag + 2].isalpha()
-                and _SIGNAL_ATTR.search(lower, tag, pos)
-                and not any(a <= tag < b for a, b in skipped)
-            ):
-                starts.add(tag)
-            pos = lower.find(word, pos + len(word))
-    return sorted(starts)[:MAX_WINDOWS]
-
-
-def small_document(html: str, lower: str | None = None) -> str:
-    """The head of `html` plus the metadata fragments of its body (or `html` if unsure).
-
-    `lower` is `html.lower()` when the caller has it (it must have the same length).
-    """
-    if lower is None:
-        lower = html.lower()
-    if len(lower) != len(html):
-        return html  # a few characters change length when lower-cased: parse it all
-    end = _HEAD_END.search(lower)
-    cut = end.start() if end else -1
-    if cut < 0:
-        body = _BODY_START.search(lower)
-        if body is None:
-            return html
-        cut = body.start()
-    head = lower[:cut]
-    if head.rfind("<!--") > head.rfind("-->") or head.rfind("<script") > head.rfind("</script"):
-        return html  # the "</head>" we found is inside a comment or a script
-    want_title = _HEAD_TITLE.search(head) is None
-    fragments: list[str] = []
-    skipped: list[tuple[int, int]] = []  # comments and scripts of the body
-    times = 0
-    size = 0
-    pos = cut
-    while len(fragments) < MAX_FRAGMENTS and size < MAX_FRAGMENT_CHARS:
-        match = _TAIL_TAG.search(lower, pos)
-        if match is None:
-            break
-        comment, script, void, title, time = match.groups()
-        start = match.start()
-        piece = ""
-        if comment:
-            close = lower.find("-->", match.end())
-            if close < 0:
-                skipped.append((start, len(lower)))
-                break
-            pos = close + 3
-            skipped.append((start, pos))
-            continue
-        if void or time:
-            tag = _VOID_TAG.match(html, start)
-            if tag is None:
-                close = lower.find(">", start)
-                if close < 0:
-                    break
-                pos = close + 1
-                continue
-            pos = tag.end()
-            if void:
-                piece = tag.group(0)
-            elif times < MAX_TIMES:
-                piece, times = tag.group(0) + "</time>", times + 1
-        elif script:
-            open_end = lower.find(">", match.end())
-            close_m = _SCRIPT_END.search(lower, max(open_end, match.end()))
-            if open_end < 0 or close_m is None:
-                skipped.append((start, len(lower)))
-                break
-            if lower.find("ld+json", match.end(), open_end) >= 0:
-                piece = html[start : close_m.end()]
-            else:
-                skipped.append((start, close_m.end()))
-            pos = close_m.end()
-        elif title:
-            close_m = _TITLE_END.search(lower, match.end())
-            if close_m is None:
-                break
-            if want_title:
-                piece = html[start : close_m.end()]
-                want_title = False
-            pos = close_m.end()
-        if piece:
-            fragments.append(piece)
-            size += len(piece)
-    windows = "".join(
-        f"<div>{_window(html, lower, start, MAX_WINDOW)}</div>"
-        for start in _signal_tags(lower, cut, skipped)
-    )
-    return f"{html[:cut]}</head><body>{''.join(fragments)}{windows}</body></html>"
-
 
 @dataclass(slots=True)
 class Page:
@@ -200,7 +64,10 @@ def _body_signals(page: Page, el: HtmlElement) -> None:
             page.times.append((when, marked))
     if itemprop:
         if "datepublished" in itemprop:
-            value = el.get("content") or el.get("datetime") or el.get("title") or el.text_content()
+            value = el.get("content") or el.get("datetime") or el.get("title")
+            if not value:
+                inner = next((t.get("datetime") for t in el.iter("time") if t.get("datetime")), None)
+                value = inner or el.text_content()
             if value:
                 page.item_dates.append(value)
         if "author" in itemprop or "creator" in itemprop:
@@ -219,9 +86,20 @@ def _body_signals(page: Page, el: HtmlElement) -> None:
                 page.bylines.append(text)
 
 
-def collect(root: HtmlElement) -> Page:
+def collect(root: HtmlElement, page: Page | None = None) -> Page:
+    """What the tags of `root` say.
+
+    Given a `page`, `root` holds body fragments only: their dates and bylines are added
+    to it (their `<meta>`/`<link>` tags are already in it).
+    """
+    if page is not None:
+        for el in root.iter():
+            if isinstance(el.tag, str) and el.attrib:
+                _body_signals(page, el)
+        return page
     page = Page()
-    page.lang = root.get("lang") or root.get("xml:lang") if str(root.tag) == "html" else None
+    if str(root.tag) == "html":
+        page.lang = root.get("lang") or root.get("xml:lang")
     for el in root.iter():
         tag = el.tag
         if not isinstance(tag, str):

@@ -218,7 +218,7 @@ async def preview(
     return save(cache, [record])[0]
 
 
-async def _aiter_inputs(lines: Iterable[str], chunk: int) -> AsyncIterator[InputURL]:
+async def _input_chunks(lines: Iterable[str], chunk: int) -> AsyncIterator[list[InputURL]]:
     """Read (possibly blocking) input in a thread, a chunk at a time."""
     items: Iterator[InputURL] = iter_inputs(lines)
 
@@ -230,12 +230,8 @@ async def _aiter_inputs(lines: Iterable[str], chunk: int) -> AsyncIterator[Input
                 break
         return out
 
-    while True:
-        batch = await asyncio.to_thread(take)
-        if not batch:
-            return
-        for item in batch:
-            yield item
+    while batch := await asyncio.to_thread(take):
+        yield batch
 
 
 async def preview_many(
@@ -247,7 +243,8 @@ async def preview_many(
 ) -> AsyncGenerator[Preview, None]:
     """Preview every URL in `lines` (raw input lines, streamed), yielding one record per
     distinct input as each finishes. Bounded: at most `settings.concurrency` pages in
-    flight, `settings.per_host` per host. Records are saved before they are yielded.
+    flight, `settings.per_host` per host. Records are saved before they are yielded;
+    URLs waiting for a fetch are `pending` rows in the cache meanwhile.
 
     Consume it inside `contextlib.aclosing(...)`.
     """
@@ -271,49 +268,50 @@ async def preview_many(
             sem.release()
         await done.put(record)
 
-    def drain() -> list[Preview]:
-        ready: list[Preview] = []
+    def ready() -> list[Preview]:
+        """Everything finished so far, saved in one transaction; then it may be yielded."""
+        nonlocal got
+        records: list[Preview] = []
         while not done.empty():
-            ready.append(done.get_nowait())
-        return ready
+            records.append(done.get_nowait())
+        got += len(records)
+        return save(cache, records) if records else records
 
     try:
         async with open_session(settings) as session:
             previewer = Previewer(settings, session, parser)
             try:
-                async for item in _aiter_inputs(lines, read_chunk):
-                    if item.url is None:
+                async for chunk in _input_chunks(lines, read_chunk):
+                    to_fetch: list[str] = []
+                    for item in chunk:
                         sent += 1
-                        await done.put(invalid_record(item))
-                    else:
-                        hit = cached(item.url, cache, settings)
-                        sent += 1
-                        if hit is not None:
-                            await done.put(hit)
+                        if item.url is None:
+                            done.put_nowait(invalid_record(item))
+                        elif (hit := cached(item.url, cache, settings)) is not None:
+                            done.put_nowait(hit)
                         else:
-                            await sem.acquire()  # back-pressure: input waits for a slot
-                            task = asyncio.create_task(one(previewer, item.url))
-                            tasks.add(task)
-                            task.add_done_callback(tasks.discard)
-                    if not done.empty():
-                        ready = drain()
-                        got += len(ready)
-                        for record in save(cache, ready):
+                            to_fetch.append(item.url)
+                    if cache is not None and to_fetch:
+                        cache.mark_pending(to_fetch)
+                    for url in to_fetch:
+                        for record in ready():
                             yield record
+                        await sem.acquire()  # back-pressure: input waits for a slot
+                        task = asyncio.create_task(one(previewer, url))
+                        tasks.add(task)
+                        task.add_done_callback(tasks.discard)
+                    for record in ready():
+                        yield record
                 while got < sent:
-                    first = await done.get()
-                    ready = [first, *drain()]
-                    got += len(ready)
-                    for record in save(cache, ready):
+                    done.put_nowait(await done.get())
+                    for record in ready():
                         yield record
             finally:
                 for task in tasks:
                     task.cancel()
                 await asyncio.gather(*tasks, return_exceptions=True)
-                leftover = drain()
-                if leftover:
-                    with contextlib.suppress(Exception):
-                        save(cache, leftover)
+                with contextlib.suppress(Exception):
+                    ready()  # finished but not yet saved: keep them
     finally:
         parser.close()
 

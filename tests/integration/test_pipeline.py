@@ -117,3 +117,18 @@ async def test_retry_after_delays_only_that_host(site: Site) -> None:
     assert all(r.ok for r in records)
     assert arrivals["/later@127.0.0.1"] - start >= 0.9
     assert arrivals["/slow@localhost"] - start < 0.5
+
+
+async def test_unfinished_urls_stay_pending_when_stopped(site: Site, db_path: Path) -> None:
+    """Stopping a batch early leaves the URLs it had taken on as `pending` rows."""
+    from og_preview.cache import Query
+
+    urls = [site.page(f"/q{i}", PAGE) for i in range(6)]
+    with Cache(db_path) as cache:
+        async with contextlib.aclosing(
+            preview_many(urls, SETTINGS.but(concurrency=1), cache)
+        ) as results:
+            async for _ in results:
+                break
+        pending = [p.url for p in cache.query(Query(status="pending"))]
+    assert 0 < len(pending) < 6
