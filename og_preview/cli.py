@@ -6,7 +6,6 @@ so `og-preview --help` and `og-preview show` start fast.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import sys
@@ -209,6 +208,8 @@ def fetch(
         fmt, terminal_default="card", allowed=("json", "jsonl", "csv", "table", "card")
     )
     cache = open_cache(db, settings)
+    import asyncio
+
     from .pipeline import preview_all
 
     try:
@@ -293,6 +294,8 @@ def batch(
     counts = Counts()
     writer = writer_for(fmt, sys.stdout)
     code = ExitCode.OK
+    import asyncio
+
     try:
         with quiet_broken_pipe(), progress:
             asyncio.run(
@@ -328,6 +331,8 @@ async def run_batch(
     progress: Progress,
     verbose: bool,
 ) -> None:
+    import asyncio
+
     from .pipeline import preview_many
     from .urls import count_urls
 

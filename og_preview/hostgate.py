@@ -31,5 +31,7 @@ class HostGate:
         return left
 
     async def wait(self, host: str) -> None:
-        while (left := self.delay(host)) > 0:
+        left = self.delay(host)
+        if left > 0:
             await asyncio.sleep(left)
+            await self.wait(host)  # the host may have asked for a longer pause meanwhile
