@@ -18,6 +18,7 @@ import contextlib
 import os
 import signal
 import sys
+import threading
 from pathlib import Path
 
 from aiohttp import web
@@ -70,9 +71,16 @@ async def serve(bodies: list[bytes], delay: float) -> None:
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    # the parent holds our stdin: when it goes away (even killed), so do we
-    stdin_closed = loop.run_in_executor(None, sys.stdin.buffer.read)
-    stdin_closed.add_done_callback(lambda _: stop.set())
+
+    # the parent holds our stdin: when it goes away (even killed), so do we. A daemon
+    # thread, not the loop's executor, so a signal never waits on the blocked read.
+    def watch_stdin() -> None:
+        with contextlib.suppress(OSError):
+            while os.read(0, 65536):  # the raw fd: no buffer lock held at shutdown
+                pass
+        loop.call_soon_threadsafe(stop.set)
+
+    threading.Thread(target=watch_stdin, daemon=True).start()
     await stop.wait()
     for runner in runners:
         with contextlib.suppress(Exception):
@@ -92,9 +100,6 @@ def main() -> None:
     bodies = [p.read_bytes() for p in pages]
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(bodies, args.delay))
-    # the stdin reader thread may still block: leave without joining it
-    sys.stdout.flush()
-    os._exit(0)
 
 
 if __name__ == "__main__":

@@ -25,12 +25,22 @@ _TITLES = re.compile(
     re.IGNORECASE,
 )
 _STRONG_MARKERS = (
-    b"_cf_chl_opt", b"cf-browser-verification", b"cf_chl_prog", b"cf-challenge-running",
-    b"challenge-error-text", b"/cdn-cgi/challenge-platform/h/b/orchestrate",
-    b"/cdn-cgi/challenge-platform/h/g/orchestrate", b"ddos-guard.net/", b"check.ddos-guard",
-    b"_incapsula_resource", b"geo.captcha-delivery.com", b"px-captcha", b"awswafcookiedomainlist",
-    b"sucuri_cloudproxy_js", b"window._cf_chl",
-)  # fmt: skip
+    b"_cf_chl_opt",
+    b"cf-browser-verification",
+    b"cf_chl_prog",
+    b"cf-challenge-running",
+    b"challenge-error-text",
+    b"/cdn-cgi/challenge-platform/h/b/orchestrate",
+    b"/cdn-cgi/challenge-platform/h/g/orchestrate",
+    b"ddos-guard.net/",
+    b"check.ddos-guard",
+    b"_incapsula_resource",
+    b"geo.captcha-delivery.com",
+    b"px-captcha",
+    b"awswafcookiedomainlist",
+    b"sucuri_cloudproxy_js",
+    b"window._cf_chl",
+)
 _TITLE_TAG = re.compile(rb"<title[^>]*>([^<]{0,300})</title")
 _WS = re.compile(r"\s+")
 

@@ -62,6 +62,9 @@ def clean_url(value: str | None, base: str | None) -> str | None:
         return None
     value = value.replace(" ", "%20")
     try:
+        own = urlsplit(value)
+        if own.scheme and not own.netloc and own.scheme.lower() in ("http", "https"):
+            return None  # "https://" or "http:foo": not a usable address
         url = urljoin(base, value) if base else value
         parts = urlsplit(url)
     except ValueError:
@@ -84,12 +87,20 @@ _MONTHS = {
     m: i + 1
     for i, names in enumerate(
         (
-            ("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"),
-            ("may",), ("jun", "june"), ("jul", "july"), ("aug", "august"),
-            ("sep", "sept", "september"), ("oct", "october"), ("nov", "november"),
+            ("jan", "january"),
+            ("feb", "february"),
+            ("mar", "march"),
+            ("apr", "april"),
+            ("may",),
+            ("jun", "june"),
+            ("jul", "july"),
+            ("aug", "august"),
+            ("sep", "sept", "september"),
+            ("oct", "october"),
+            ("nov", "november"),
             ("dec", "december"),
         )
-    )  # fmt: skip
+    )
     for m in names
 }
 _ISO_LOOSE = re.compile(
@@ -113,6 +124,18 @@ def _offset(text: str | None) -> str:
     return f"{sign}{digits[:2]}:{digits[2:4]}"
 
 
+def _from_timestamp(text: str) -> str | None:
+    """A Unix time in seconds (9-10 digits) or milliseconds (12-13 digits)."""
+    digits = len(text.split(".")[0])
+    if digits not in (9, 10, 12, 13):
+        return None
+    seconds = float(text) / (1000 if digits >= 12 else 1)
+    try:
+        return datetime.fromtimestamp(seconds, UTC).isoformat()
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
 def clean_date(value: str | None) -> str | None:
     """A publication date/time as ISO 8601 (offset kept as written), or None."""
     text = clean_text(value, cap=100)
@@ -120,10 +143,12 @@ def clean_date(value: str | None) -> str | None:
         return None
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
         try:
-            datetime.strptime(text, "%Y-%m-%d")
+            parsed = datetime.strptime(text, "%Y-%m-%d")
         except ValueError:
             return None
-        return text
+        return text if _plausible(parsed) else None
+    if text.isdigit() and len(text) > 8:
+        return _from_timestamp(text)
     try:
         when = datetime.fromisoformat(text)
     except ValueError:
@@ -142,12 +167,8 @@ def clean_date(value: str | None) -> str | None:
         except ValueError:
             return None
         return iso.isoformat() if _plausible(iso) else None
-    if re.fullmatch(r"\d{9,10}(?:\.\d+)?|\d{12,13}", text):  # a Unix time (s or ms)
-        seconds = float(text) / (1000 if len(text) >= 12 and "." not in text else 1)
-        try:
-            return datetime.fromtimestamp(seconds, UTC).isoformat()
-        except (OverflowError, OSError, ValueError):
-            return None
+    if re.fullmatch(r"\d{9,10}\.\d+", text):
+        return _from_timestamp(text)
     try:
         rfc = parsedate_to_datetime(text)
     except (TypeError, ValueError, IndexError):
@@ -185,7 +206,7 @@ def clean_lang(value: str | None) -> str | None:
     for part in parts[1:]:
         if len(part) == 4 and part.isalpha():
             out.append(part.title())
-        elif len(part) == 2 and part.isalpha() or len(part) == 3 and part.isdigit():
+        elif (len(part) == 2 and part.isalpha()) or (len(part) == 3 and part.isdigit()):
             out.append(part.upper())
         else:
             out.append(part.lower())

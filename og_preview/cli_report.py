@@ -99,6 +99,8 @@ def report(
     path = resolve_db(db)
     if not path.exists():
         fail(f"no cache at {path}: run `og-preview batch` first, or point --db at a cache")
+    if target is not None and target.resolve() == path.resolve():
+        fail(f"-o {target} is the cache itself: choose another file for the report")
     started = time.perf_counter()
     subtitle = _describe(path, query, limit)
     try:

@@ -52,28 +52,76 @@ _LABELS: dict[str, str] = {
     **{
         k: "windows-1252"
         for k in (
-            "latin1", "latin-1", "l1", "iso-8859-1", "iso8859-1", "iso_8859-1", "iso88591",
-            "iso-ir-100", "cp819", "ibm819", "csisolatin1", "ascii", "us-ascii", "ansi_x3.4-1968",
-            "iso646-us", "cp1252", "windows-1252", "x-cp1252",
+            "latin1",
+            "latin-1",
+            "l1",
+            "iso-8859-1",
+            "iso8859-1",
+            "iso_8859-1",
+            "iso88591",
+            "iso-ir-100",
+            "cp819",
+            "ibm819",
+            "csisolatin1",
+            "ascii",
+            "us-ascii",
+            "ansi_x3.4-1968",
+            "iso646-us",
+            "cp1252",
+            "windows-1252",
+            "x-cp1252",
         )
-    },  # fmt: skip
+    },
     **{
         k: "gb18030"
-        for k in ("gbk", "gb2312", "gb_2312", "gb_2312-80", "chinese", "csgb2312", "x-gbk",
-                  "csiso58gb231280", "iso-ir-58", "gb18030", "cp936", "euc-cn")
-    },  # fmt: skip
+        for k in (
+            "gbk",
+            "gb2312",
+            "gb_2312",
+            "gb_2312-80",
+            "chinese",
+            "csgb2312",
+            "x-gbk",
+            "csiso58gb231280",
+            "iso-ir-58",
+            "gb18030",
+            "cp936",
+            "euc-cn",
+        )
+    },
     **{
         k: "shift_jis"
-        for k in ("shift_jis", "shift-jis", "sjis", "x-sjis", "ms_kanji", "ms932", "cp932",
-                  "windows-31j", "csshiftjis")
-    },  # fmt: skip
+        for k in (
+            "shift_jis",
+            "shift-jis",
+            "sjis",
+            "x-sjis",
+            "ms_kanji",
+            "ms932",
+            "cp932",
+            "windows-31j",
+            "csshiftjis",
+        )
+    },
     **{k: "euc-jp" for k in ("euc-jp", "eucjp", "x-euc-jp", "cseucpkdfmtjapanese")},
     **{k: "iso-2022-jp" for k in ("iso-2022-jp", "csiso2022jp")},
     **{
         k: "euc-kr"
-        for k in ("euc-kr", "euckr", "ks_c_5601-1987", "ks_c_5601-1989", "ksc5601", "ksc_5601",
-                  "korean", "windows-949", "cp949", "csksc56011987", "iso-ir-149", "cseuckr")
-    },  # fmt: skip
+        for k in (
+            "euc-kr",
+            "euckr",
+            "ks_c_5601-1987",
+            "ks_c_5601-1989",
+            "ksc5601",
+            "ksc_5601",
+            "korean",
+            "windows-949",
+            "cp949",
+            "csksc56011987",
+            "iso-ir-149",
+            "cseuckr",
+        )
+    },
     **{k: "big5" for k in ("big5", "big5-hkscs", "cn-big5", "csbig5", "x-x-big5")},
     **{k: "windows-874" for k in ("windows-874", "tis-620", "iso-8859-11", "dos-874")},
     **{k: "windows-1254" for k in ("iso-8859-9", "latin5", "l5", "iso8859-9")},
@@ -89,6 +137,22 @@ _LABELS: dict[str, str] = {
     "ibm866": "ibm866",
     "cp866": "ibm866",
 }
+
+_WEB_PREFERENCE = (
+    "utf-8",
+    "windows-1252",
+    "windows-1251",
+    "gb18030",
+    "shift_jis",
+    "euc-kr",
+    "big5",
+    "euc-jp",
+    "windows-1250",
+    "windows-1256",
+    "windows-1253",
+    "windows-1254",
+    "windows-874",
+)
 
 _BOMS: tuple[tuple[bytes, str], ...] = (
     (codecs.BOM_UTF8, "utf-8"),
@@ -187,14 +251,25 @@ def _detect(body: bytes) -> str:
     try:
         from charset_normalizer import from_bytes
 
-        best = from_bytes(body[:DETECT_BYTES]).best()
+        matches = list(from_bytes(body[:DETECT_BYTES]))
     except Exception:  # detection is a best effort
-        best = None
-    if best is not None:
-        name = normalize_charset(best.encoding)
-        if name is not None:
+        matches = []
+    if not matches:
+        return "windows-1252"
+    best = matches[0]
+    # Near-ties are common between single-byte code pages (cp1250 vs cp1252 for French):
+    # among the candidates as good as the best, prefer what the web actually uses.
+    tied = [
+        name
+        for m in matches
+        if m.chaos <= best.chaos + 0.01 and m.coherence >= best.coherence - 0.15
+        for name in [normalize_charset(m.encoding)]
+        if name is not None
+    ]
+    for name in _WEB_PREFERENCE:
+        if name in tied:
             return name
-    return "windows-1252"
+    return tied[0] if tied else "windows-1252"
 
 
 def _choose(body: bytes, header_charset: str | None) -> str:

@@ -28,8 +28,8 @@ from .meta import (
     collect,
     og_image_groups,
 )
-from .scan import Scan
 from .record import Metadata
+from .scan import Scan
 
 __all__ = ["Extraction", "extract", "extract_bytes"]
 
@@ -106,16 +106,41 @@ def _link(page: Page, *rels: str) -> str | None:
 
 
 _AUTHOR_METAS = (
-    "author", "dc.creator", "dcterms.creator", "dc:creator", "sailthru.author", "parsely-author",
-    "byl", "article:author_name", "citation_author", "cxenseparse:author",
-)  # fmt: skip
+    "author",
+    "dc.creator",
+    "dcterms.creator",
+    "dc:creator",
+    "sailthru.author",
+    "parsely-author",
+    "byl",
+    "article:author_name",
+    "citation_author",
+    "cxenseparse:author",
+)
 _DATE_METAS = (
-    "article:published", "og:published_time", "published_time", "datepublished", "date",
-    "pubdate", "publishdate", "publish-date", "publish_date", "dc.date.issued", "dc.date",
-    "dcterms.issued", "dcterms.date", "dcterms.created", "dc:date", "sailthru.date",
-    "parsely-pub-date", "article.published", "citation_publication_date", "citation_date",
-    "release_date", "og:release_date",
-)  # fmt: skip
+    "article:published",
+    "og:published_time",
+    "published_time",
+    "datepublished",
+    "date",
+    "pubdate",
+    "publishdate",
+    "publish-date",
+    "publish_date",
+    "dc.date.issued",
+    "dc.date",
+    "dcterms.issued",
+    "dcterms.date",
+    "dcterms.created",
+    "dc:date",
+    "sailthru.date",
+    "parsely-pub-date",
+    "article.published",
+    "citation_publication_date",
+    "citation_date",
+    "release_date",
+    "og:release_date",
+)
 _BY = re.compile(
     r"^(?:(?:posted|written|published|words|story|text)\s+)?(?:by|von|par|por|di|door)\b\s*:?\s*",
     re.IGNORECASE,
@@ -208,12 +233,24 @@ def _fields(
         ld.image(),
         _link(page, "image_src"),
     )
-    site_name = clean_text(
-        first("og:site_name") or first("application-name") or ld.publisher() or first("publisher"),
-        cap=300,
-    ) or _title_site(page.title) or _handle(first("twitter:site"))
+    site_name = (
+        clean_text(
+            first("og:site_name")
+            or first("application-name")
+            or ld.publisher()
+            or first("publisher"),
+            cap=300,
+        )
+        or _title_site(page.title)
+        or _handle(first("twitter:site"))
+    )
     locale = clean_text(first("og:locale"), cap=50)
-    lang = clean_lang(page.lang) or clean_lang(locale) or clean_lang(content_language)
+    lang = (
+        clean_lang(page.lang)
+        or clean_lang(locale)
+        or clean_lang(content_language)
+        or clean_lang(page.content_language)
+    )
     author = _first_person(
         first("article:author"),
         ld.author(),
@@ -228,6 +265,7 @@ def _fields(
         page.itemprops.get("datepublished"),
         *page.item_dates[:3],
         *[when for when, marked in page.times if marked][:3],
+        *page.class_dates[:2],
         ld.text("uploadDate"),
         ld.text("dateCreated"),
         *[when for when, _marked in page.times][:1],

@@ -133,13 +133,16 @@ async def read_bounded(resp: aiohttp.ClientResponse, limit: int) -> tuple[bytes,
     max(READ_CHUNK, read size) per step and only while the buffer is below its
     low-water mark, so a gzip bomb is never expanded beyond what is read here.
     """
-    buf = bytearray()
-    while len(buf) <= limit:
-        chunk = await resp.content.read(min(READ_CHUNK, limit + 1 - len(buf)))
+    chunks: list[bytes] = []  # joined once at the end: one copy of the body, not three
+    size = 0
+    while size <= limit:
+        chunk = await resp.content.read(min(READ_CHUNK, limit + 1 - size))
         if not chunk:
-            return bytes(buf), False
-        buf += chunk
-    return bytes(buf[:limit]), True
+            return b"".join(chunks), False
+        chunks.append(chunk)
+        size += len(chunk)
+    chunks[-1] = chunks[-1][: len(chunks[-1]) - (size - limit)]  # exactly `limit` bytes
+    return b"".join(chunks), True
 
 
 @asynccontextmanager

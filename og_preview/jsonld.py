@@ -87,12 +87,34 @@ def extract_jsonld(scripts: Iterable[HtmlElement]) -> list[Any]:
 
 
 _ARTICLE_TYPES = {
-    "article", "newsarticle", "blogposting", "reportagenewsarticle", "analysisnewsarticle",
-    "opinionnewsarticle", "scholarlyarticle", "techarticle", "socialmediaposting", "report",
-    "liveblogposting", "review", "videoobject", "podcastepisode", "recipe", "creativework",
-    "medicalwebpage", "discussionforumposting", "qapage", "howto", "musicrecording", "movie",
-    "product", "event", "book", "episode", "tvepisode",
-}  # fmt: skip
+    "article",
+    "newsarticle",
+    "blogposting",
+    "reportagenewsarticle",
+    "analysisnewsarticle",
+    "opinionnewsarticle",
+    "scholarlyarticle",
+    "techarticle",
+    "socialmediaposting",
+    "report",
+    "liveblogposting",
+    "review",
+    "videoobject",
+    "podcastepisode",
+    "recipe",
+    "creativework",
+    "medicalwebpage",
+    "discussionforumposting",
+    "qapage",
+    "howto",
+    "musicrecording",
+    "movie",
+    "product",
+    "event",
+    "book",
+    "episode",
+    "tvepisode",
+}
 
 
 def _types(node: dict[str, Any]) -> set[str]:

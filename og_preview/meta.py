@@ -18,6 +18,7 @@ __all__ = ["Page", "build_og", "build_twitter", "collect", "og_image_groups"]
 MAX_VALUES = 100  # entries of one repeated og property
 MAX_KEYS = 300  # distinct og / twitter properties
 
+
 @dataclass(slots=True)
 class Page:
     """What the tags of one page say, in page order, before any choosing."""
@@ -35,6 +36,7 @@ class Page:
     item_authors: list[str] = field(default_factory=list)  # itemprop=author names
     bylines: list[str] = field(default_factory=list)  # rel=author / class~byline texts
     byline_checks: int = 0
+    class_dates: list[str] = field(default_factory=list)  # ISO text of class~published elements
 
     def first(self, *keys: str) -> str | None:
         """The first non-empty value of any of `keys`, in the order of `keys`."""
@@ -50,6 +52,10 @@ def _in_svg(element: HtmlElement) -> bool:
 
 
 _BYLINE = re.compile(r"byline|author|writtenby", re.IGNORECASE)
+_DATE_MARK = re.compile(r"publish|timestamp|pubdate|post-?date|entry-?date|article-?date", re.I)
+_ISO_TEXT = re.compile(
+    r"^\s*\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?\s*$"
+)
 MAX_BYLINE = 100
 
 
@@ -66,7 +72,9 @@ def _body_signals(page: Page, el: HtmlElement) -> None:
         if "datepublished" in itemprop:
             value = el.get("content") or el.get("datetime") or el.get("title")
             if not value:
-                inner = next((t.get("datetime") for t in el.iter("time") if t.get("datetime")), None)
+                inner = next(
+                    (t.get("datetime") for t in el.iter("time") if t.get("datetime")), None
+                )
                 value = inner or el.text_content()
             if value:
                 page.item_dates.append(value)
@@ -76,9 +84,13 @@ def _body_signals(page: Page, el: HtmlElement) -> None:
             value = node.get("content") or node.text_content()
             if value and value.strip():
                 page.item_authors.append(value)
+    marks = f"{el.get('class') or ''} {el.get('id') or ''}"
+    if len(page.class_dates) < 3 and _DATE_MARK.search(marks) and len(el) == 0:
+        stamp = el.text or ""
+        if _ISO_TEXT.match(stamp):  # an ISO 8601 time as the text of a date-marked element
+            page.class_dates.append(stamp.strip())
     if len(page.bylines) < 5 and page.byline_checks < 30:
         rel = (el.get("rel") or "").lower()
-        marks = f"{el.get('class') or ''} {el.get('id') or ''}"
         if "author" in rel.split() or "author" in itemprop or _BYLINE.search(marks):
             page.byline_checks += 1
             text = clean_text(el.text_content(), cap=1000)
@@ -148,12 +160,35 @@ def collect(root: HtmlElement, page: Page | None = None) -> Page:
 
 OG_PREFIXES = ("og:", "article:", "book:", "profile:", "music:", "video:", "fb:")
 ARRAY_ROOTS = {
-    "og:image", "og:video", "og:audio", "og:locale:alternate", "og:see_also",
-    "article:tag", "article:author", "article:section_url", "book:author", "book:tag",
-    "music:song", "music:album", "music:musician", "music:creator", "video:actor",
-    "video:director", "video:writer", "video:tag", "fb:admins", "fb:profile_id",
-}  # fmt: skip
-_STRUCTURED_OF = ("og:image:", "og:video:", "og:audio:", "music:song:", "music:album:", "video:actor:")
+    "og:image",
+    "og:video",
+    "og:audio",
+    "og:locale:alternate",
+    "og:see_also",
+    "article:tag",
+    "article:author",
+    "article:section_url",
+    "book:author",
+    "book:tag",
+    "music:song",
+    "music:album",
+    "music:musician",
+    "music:creator",
+    "video:actor",
+    "video:director",
+    "video:writer",
+    "video:tag",
+    "fb:admins",
+    "fb:profile_id",
+}
+_STRUCTURED_OF = (
+    "og:image:",
+    "og:video:",
+    "og:audio:",
+    "music:song:",
+    "music:album:",
+    "video:actor:",
+)
 
 
 def _repeats(key: str) -> bool:

@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 from .config import Settings
 from .hostgate import HostGate
-from .parsing import Parser
 from .record import ErrorKind, Metadata, Preview, Status, error_preview
 from .urls import InputURL, InvalidURL, iter_inputs, normalise
 
@@ -141,10 +140,9 @@ def build_record(fetched: FetchResult, extraction: Extraction | None, fetched_at
 class Previewer:
     """Fetch → parse → record for one URL, with a shared session and parser."""
 
-    def __init__(self, settings: Settings, session: ClientSession, parser: Parser) -> None:
+    def __init__(self, settings: Settings, session: ClientSession) -> None:
         self.settings = settings
         self.session = session
-        self.parser = parser
         self.gate = HostGate()
 
     async def run(self, url: str) -> Preview:
@@ -160,7 +158,9 @@ class Previewer:
             and is_html(fetched.content_type)
             and (fetched.body or status < 400)
         ):
-            extraction = await self.parser.parse(
+            from .extract import extract_bytes
+
+            extraction = extract_bytes(
                 fetched.body,
                 fetched.final_url,
                 header_charset=fetched.charset,
@@ -171,6 +171,29 @@ class Previewer:
         if not self.settings.include_jsonld and record.jsonld:
             record = record.with_changes(jsonld=[])
         return record
+
+
+Run = Callable[[str], Awaitable[Preview]]
+
+
+@contextlib.asynccontextmanager
+async def runner(settings: Settings) -> AsyncIterator[Run]:
+    """Where URLs are previewed: worker processes (one per core by default, see
+    `shards`), or this process's event loop when `parse_workers` is 0 or one core."""
+    from .shards import ShardPool, default_workers, worker_count
+
+    wanted = default_workers() if settings.parse_workers is None else settings.parse_workers
+    if worker_count(settings, wanted) >= 1:
+        pool = ShardPool(settings, wanted)
+        try:
+            yield pool.run
+        finally:
+            await pool.close()
+        return
+    from .fetch import open_session
+
+    async with open_session(settings) as session:
+        yield Previewer(settings, session).run
 
 
 def cached(url: str, cache: Cache | None, settings: Settings) -> Preview | None:
@@ -204,17 +227,13 @@ async def preview(
     hit = cached(key, cache, settings)
     if hit is not None:
         return hit
-    parser = Parser(settings.parse_workers or 0)
-    try:
-        if session is None:
-            from .fetch import open_session
+    if session is None:
+        from .fetch import open_session
 
-            async with open_session(settings) as own:
-                record = await Previewer(settings, own, parser).run(key)
-        else:
-            record = await Previewer(settings, session, parser).run(key)
-    finally:
-        parser.close()
+        async with open_session(settings) as own:
+            record = await Previewer(settings, own).run(key)
+    else:
+        record = await Previewer(settings, session).run(key)
     return save(cache, [record])[0]
 
 
@@ -248,18 +267,15 @@ async def preview_many(
 
     Consume it inside `contextlib.aclosing(...)`.
     """
-    from .fetch import open_session
-
     settings = settings or Settings()
     sem = asyncio.Semaphore(settings.concurrency)
     done: asyncio.Queue[Preview] = asyncio.Queue()
     tasks: set[asyncio.Task[None]] = set()
     sent = got = 0
-    parser = Parser(settings.parse_workers)
 
-    async def one(previewer: Previewer, url: str) -> None:
+    async def one(run: Run, url: str) -> None:
         try:
-            record = await previewer.run(url)
+            record = await run(url)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # a bug must cost one URL, not the batch
@@ -277,43 +293,39 @@ async def preview_many(
         got += len(records)
         return save(cache, records) if records else records
 
-    try:
-        async with open_session(settings) as session:
-            previewer = Previewer(settings, session, parser)
-            try:
-                async for chunk in _input_chunks(lines, read_chunk):
-                    to_fetch: list[str] = []
-                    for item in chunk:
-                        sent += 1
-                        if item.url is None:
-                            done.put_nowait(invalid_record(item))
-                        elif (hit := cached(item.url, cache, settings)) is not None:
-                            done.put_nowait(hit)
-                        else:
-                            to_fetch.append(item.url)
-                    if cache is not None and to_fetch:
-                        cache.mark_pending(to_fetch)
-                    for url in to_fetch:
-                        for record in ready():
-                            yield record
-                        await sem.acquire()  # back-pressure: input waits for a slot
-                        task = asyncio.create_task(one(previewer, url))
-                        tasks.add(task)
-                        task.add_done_callback(tasks.discard)
+    async with runner(settings) as run:
+        try:
+            async for chunk in _input_chunks(lines, read_chunk):
+                to_fetch: list[str] = []
+                for item in chunk:
+                    sent += 1
+                    if item.url is None:
+                        done.put_nowait(invalid_record(item))
+                    elif (hit := cached(item.url, cache, settings)) is not None:
+                        done.put_nowait(hit)
+                    else:
+                        to_fetch.append(item.url)
+                if cache is not None and to_fetch:
+                    cache.mark_pending(to_fetch)
+                for url in to_fetch:
                     for record in ready():
                         yield record
-                while got < sent:
-                    done.put_nowait(await done.get())
-                    for record in ready():
-                        yield record
-            finally:
-                for task in tasks:
-                    task.cancel()
-                await asyncio.gather(*tasks, return_exceptions=True)
-                with contextlib.suppress(Exception):
-                    ready()  # finished but not yet saved: keep them
-    finally:
-        parser.close()
+                    await sem.acquire()  # back-pressure: input waits for a slot
+                    task = asyncio.create_task(one(run, url))
+                    tasks.add(task)
+                    task.add_done_callback(tasks.discard)
+                for record in ready():
+                    yield record
+            while got < sent:
+                done.put_nowait(await done.get())
+                for record in ready():
+                    yield record
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            with contextlib.suppress(Exception):
+                ready()  # finished but not yet saved: keep them
 
 
 async def preview_all(

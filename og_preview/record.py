@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from enum import StrEnum
 from typing import Any
 
@@ -106,8 +106,10 @@ class Preview:
         return self.status is Status.PROCESSED
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["status"] = str(self.status)
+        """The JSON object, keys in SPEC order. Shallow: nested values are shared, not copied
+        (they are JSON-ready already), so treat the result as read-only or copy it."""
+        data = {name: getattr(self, name) for name in _PREVIEW_FIELDS}
+        data["status"] = self.status.value
         data["error"] = self.error.to_dict() if self.error else None
         return data
 
@@ -130,6 +132,7 @@ class Preview:
 
 
 RECORD_KEYS: tuple[str, ...] = tuple(f.name for f in fields(Preview))
+_PREVIEW_FIELDS = RECORD_KEYS
 METADATA_KEYS: tuple[str, ...] = tuple(f.name for f in fields(Metadata))
 
 

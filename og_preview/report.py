@@ -29,11 +29,8 @@ from urllib.parse import urlsplit
 from . import __version__
 from .record import Preview, Status
 from .report_assets import CSP, SCRIPT, STYLE
+from .report_checks import is_page, share_issues
 
-#: ogp.me's required properties; a page without one is not ready to share.
-REQUIRED_OG = ("og:title", "og:type", "og:image", "og:url")
-TITLE_MAX = 70
-DESCRIPTION_MAX = 200
 #: Longer URLs are not linked (no unfurler keeps them either); the page stays small.
 MAX_URL = 4096
 #: Cards show at most this much text; the CSS clamps it further.
@@ -42,7 +39,7 @@ MAX_TEXT = 600
 SPOOL_BYTES = 16 * 1024 * 1024
 
 _LANG = re.compile(r"^[A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8})*$")
-_CONTROL = re.compile(r"[\x00-\x20\x7f]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class TextSink(Protocol):
@@ -95,15 +92,15 @@ def safe_url(value: object) -> str | None:
     """`value` if it is an absolute http(s) URL fit for `src`/`href`, else None.
 
     Refuses `javascript:`, `data:`, relative and scheme-relative URLs, and any URL
-    with control characters or white space inside (which browsers strip, so a
-    scheme could hide behind them).
+    with control characters inside (browsers strip tabs and newlines, so a scheme
+    could hide behind them). Inner spaces are percent-encoded.
     """
     return _safe_url(value) if isinstance(value, str) else None
 
 
 @lru_cache(maxsize=4096)  # icons and sites repeat across cards
 def _safe_url(value: str) -> str | None:
-    url = value.strip()
+    url = value.strip().replace(" ", "%20")
     if not url or len(url) > MAX_URL or _CONTROL.search(url):
         return None
     try:
@@ -127,76 +124,19 @@ def host_of(url: str | None) -> str:
     return _host(url) if url else ""
 
 
-def _first(og: dict[str, Any], key: str) -> str | None:
-    """The first non-empty string value of an og property (single or repeated)."""
-    value = og.get(key)
-    values = value if isinstance(value, list) else [value]
-    for item in values:
-        if isinstance(item, str) and item.strip():
-            return item.strip()
-    return None
-
-
-def _scheme(url: str) -> str:
-    try:
-        return urlsplit(url.strip()).scheme
-    except ValueError:
-        return "invalid"
-
-
-def _is_page(preview: Preview) -> bool:
-    """An HTML page (share checks apply), not an image or video URL."""
-    content_type = (preview.content_type or "").lower()
-    return not content_type or "html" in content_type
-
-
-def share_issues(preview: Preview) -> list[tuple[str, str]]:
-    """Badges for what a processed page lacks to share well: (css class, text).
-
-    `miss`: an ogp.me required property is missing; `warn`: recommended or
-    advisory (lengths are shown, never enforced). Empty: ready to share.
-    """
-    og = preview.og if isinstance(preview.og, dict) else {}
-    issues: list[tuple[str, str]] = []
-    raw_image = _first(og, "og:image") or _first(og, "og:image:url")
-    raw_image = raw_image or _first(og, "og:image:secure_url")
-    for key in REQUIRED_OG:
-        present = raw_image is not None if key == "og:image" else _first(og, key) is not None
-        if not present:
-            issues.append(("miss", f"no {key}"))
-    if _first(og, "og:description") is None:
-        issues.append(("warn", "no og:description"))
-    if raw_image is not None:
-        first = preview.images[0] if preview.images and isinstance(preview.images[0], dict) else {}
-        if not first.get("width") or not first.get("height"):
-            issues.append(("warn", "og:image without width/height"))
-        if not _scheme(raw_image):
-            issues.append(("warn", "relative og:image URL"))
-    image = preview.image or raw_image
-    scheme = _scheme(image) if image else "https"
-    if scheme == "http":
-        issues.append(("warn", "image not https"))
-    elif scheme not in ("https", ""):
-        issues.append(("miss", "image URL not http(s)"))
-    title = _first(og, "og:title") or preview.title or ""
-    if len(title) > TITLE_MAX:
-        issues.append(("warn", f"title {len(title)} chars (over {TITLE_MAX})"))
-    description = _first(og, "og:description") or preview.description or ""
-    if len(description) > DESCRIPTION_MAX:
-        issues.append(("warn", f"description {len(description)} chars (over {DESCRIPTION_MAX})"))
-    return issues
-
-
 def _clip(text: str | None, limit: int = MAX_TEXT) -> str:
     text = text or ""
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def _initial(*names: str | None) -> str:
+    """The first letter of the first name that starts with one (not a digit of an IP)."""
     for name in names:
-        for char in name or "":
-            if char.isalnum():
+        for char in (name or "").removeprefix("www."):
+            if char.isalpha():
                 return char
+            if char.isalnum():
+                break
     return "?"
 
 
@@ -239,10 +179,11 @@ def _processed_card(p: Preview) -> tuple[str, int]:
     domain = host_of(p.final_url or p.url)
     image = safe_url(p.image)
     parts = ['<article class="card" data-status="processed"']
-    page = _is_page(p)
+    page = is_page(p)
     issues = share_issues(p) if page else []
     parts.append(f' data-issues="{len(issues)}"{_lang_attr(p)}>')
-    media = f'<span class="ph" aria-hidden="true">{esc(_initial(p.site_name, domain))}</span>'
+    initial = esc(_initial(p.site_name, domain, p.title))
+    media = f'<span class="ph" aria-hidden="true">{initial}</span>'
     if image is not None:
         media += (
             f'<img src="{esc(image)}" alt="{esc(_image_alt(p, image))}" loading="lazy" '
@@ -323,12 +264,12 @@ def _problem_card(p: Preview) -> str:
 
 def _header(counts: ReportCounts, title: str, subtitle: str) -> str:
     totals = [f'<li class="t-total"><b>{counts.total}</b> URLs</li>']
-    for status in ("processed", "error", "pending"):
+    for status, label in (("processed", "processed"), ("error", "errors"), ("pending", "pending")):
         n = counts.by_status.get(status, 0)
         if n or status != "pending":
-            totals.append(f'<li class="t-{status}"><b>{n}</b> {status}</li>')
+            totals.append(f'<li class="t-{status}"><b>{n}</b> {label}</li>')
     for kind, n in counts.by_error_kind.most_common():
-        totals.append(f'<li class="t-error">{esc(kind)} <b>{n}</b></li>')
+        totals.append(f'<li class="t-kind">{esc(kind)} <b>{n}</b></li>')
     if counts.ready or counts.with_issues:
         totals.append(f'<li class="t-ready"><b>{counts.ready}</b> ready to share</li>')
         totals.append(f'<li class="t-issues"><b>{counts.with_issues}</b> with issues</li>')
@@ -384,7 +325,7 @@ def write_report(
     ) as spool:
         for preview in previews:
             card, issues = render_card(preview)
-            counts.add(preview, issues, page=_is_page(preview))
+            counts.add(preview, issues, page=is_page(preview))
             spool.write(card)
         when = (generated_at or datetime.now(UTC)).strftime("%Y-%m-%d %H:%M UTC")
         sub = f"Generated {when} by og-preview {__version__}"

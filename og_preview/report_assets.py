@@ -12,10 +12,11 @@ import hashlib
 STYLE = """
 :root{color-scheme:light dark;--bg:#f4f5f7;--card:#fff;--fg:#1d2330;--muted:#5d6677;
 --line:#dde1e8;--accent:#2f6fde;--ph1:#dfe6f3;--ph2:#eef1f6;--ok:#16794a;--ok-bg:#e3f5ec;
---warn:#9a5b00;--warn-bg:#fff1d6;--bad:#b42318;--bad-bg:#fde8e6;--chip:#eceff4}
+--warn:#9a5b00;--warn-bg:#fff1d6;--bad:#b42318;--bad-bg:#fde8e6;--chip:#eceff4;--on-accent:#fff}
 @media (prefers-color-scheme:dark){:root{--bg:#111318;--card:#1b1e26;--fg:#e6e8ee;
 --muted:#9aa3b5;--line:#2c313c;--accent:#7aa7ff;--ph1:#252b38;--ph2:#1e232d;--ok:#6fd6a0;
---ok-bg:#143326;--warn:#f2c46d;--warn-bg:#3a2c10;--bad:#ff8f86;--bad-bg:#3d1715;--chip:#262b35}}
+--ok-bg:#143326;--warn:#f2c46d;--warn-bg:#3a2c10;--bad:#ff8f86;--bad-bg:#3d1715;--chip:#262b35;
+--on-accent:#0b1220}}
 *{box-sizing:border-box}
 [hidden]{display:none!important}
 body{margin:0;background:var(--bg);color:var(--fg);line-height:1.4;
@@ -29,11 +30,12 @@ h1{font-size:20px;margin:0 0 2px}
 font-size:13px}
 .totals li{background:var(--chip);border-radius:999px;padding:2px 10px;color:var(--muted)}
 .totals b{color:var(--fg)}
-.totals .t-error b{color:var(--bad)}
+.totals .t-kind b{color:var(--bad)}
 .tools{display:flex;flex-wrap:wrap;align-items:center;gap:8px;margin-top:10px}
 .tools button{font:inherit;font-size:14px;border:1px solid var(--line);background:var(--card);
 color:var(--fg);border-radius:8px;padding:5px 12px;cursor:pointer}
-.tools button[aria-pressed=true]{background:var(--accent);border-color:var(--accent);color:#fff}
+.tools button[aria-pressed=true]{background:var(--accent);border-color:var(--accent);
+color:var(--on-accent)}
 .tools button span{opacity:.75;margin-left:4px}
 .tools input{font:inherit;font-size:14px;flex:1 1 220px;max-width:420px;padding:6px 10px;
 border:1px solid var(--line);border-radius:8px;background:var(--card);color:var(--fg)}

@@ -38,7 +38,7 @@ _UNSAFE = re.compile(
     rb"<(?:script|style|!--|textarea|template|title|iframe|noscript|xmp|plaintext|svg|math|"
     rb"html|head|body)\b"
 )
-_SIGNAL_WORDS = (b"author", b"byline", b"datepublished")
+_SIGNAL_WORDS = (b"author", b"byline", b"publish", b"timestamp")
 _SIGNAL_ATTR = re.compile(rb"""\s(?:itemprop|rel|class|id)\s*=\s*["']?[^"'<>=]*$""")
 _NAME_END = frozenset(b" \t\n\r\f/>")
 
@@ -88,7 +88,11 @@ class Scan:
                 ender = _SCRIPT_END if name == b"script" else _STYLE_END
                 close_m = ender.search(lower, max(open_end, after))
                 pos = end_of_page if open_end < 0 or close_m is None else close_m.end()
-                if name == b"script" and open_end >= 0 and lower.find(b"ld+json", after, open_end) >= 0:
+                if (
+                    name == b"script"
+                    and open_end >= 0
+                    and lower.find(b"ld+json", after, open_end) >= 0
+                ):
                     parts.append(data[start:pos])
                     size += pos - start
                 else:
@@ -176,6 +180,8 @@ class Scan:
         unsafe = _UNSAFE.search(self.lower, start + 1, stop)
         if unsafe:
             stop = unsafe.start()
+        elif data.rfind(b"<", start + 1, stop) > data.rfind(b">", start, stop):
+            stop = data.rfind(b"<", start + 1, stop)  # never end inside a tag
         while stop > start and 0x80 <= data[stop - 1] <= 0xBF:  # don't split a UTF-8 sequence
             stop -= 1
         if stop > start and data[stop - 1] >= 0xC0:

@@ -41,8 +41,9 @@ def load_pages(corpus: Path) -> list[tuple[bytes, str]]:
     return pages
 
 
-def rate(label: str, pages: list[tuple[bytes, str]], run: Callable[[bytes, str], object],
-         repeat: int) -> float:
+def rate(
+    label: str, pages: list[tuple[bytes, str]], run: Callable[[bytes, str], object], repeat: int
+) -> float:
     run(*pages[0])  # warm up imports and caches
     gc.collect()
     start = time.perf_counter()
@@ -66,12 +67,24 @@ def main() -> int:
         return 2
     mean_kb = sum(len(b) for b, _ in pages) / len(pages) / 1000
     print(f"{len(pages)} pages, mean {mean_kb:.0f} kB, {args.repeat} rounds, one core\n")
-    rate("extract_bytes (fast path: head + fragments)", pages,
-         lambda b, u: extract_bytes(b, u), args.repeat)
-    rate("extract on a full parse (fast=False)", pages,
-         lambda b, u: extract(decode_html(b)[0], u, fast=False), args.repeat)
-    rate("baseline: decode + lxml full parse only", pages,
-         lambda b, u: lxml.html.document_fromstring(decode_html(b)[0] or "<html/>"), args.repeat)
+    rate(
+        "extract_bytes (fast path: head + fragments)",
+        pages,
+        lambda b, u: extract_bytes(b, u),
+        args.repeat,
+    )
+    rate(
+        "extract on a full parse (fast=False)",
+        pages,
+        lambda b, u: extract(decode_html(b)[0], u, fast=False),
+        args.repeat,
+    )
+    rate(
+        "baseline: decode + lxml full parse only",
+        pages,
+        lambda b, u: lxml.html.document_fromstring(decode_html(b)[0] or "<html/>"),
+        args.repeat,
+    )
     rate("decode_html only", pages, lambda b, u: decode_html(b), args.repeat)
     return 0
 

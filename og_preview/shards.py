@@ -1,0 +1,223 @@
+"""Worker processes that each fetch and parse a share of the URLs.
+
+Parsing is the CPU cost of a batch. Rather than shipping every page body
+(hundreds of kB) to a parsing pool, each worker runs the whole
+fetch → parse → record path with its own event loop and aiohttp session: only
+URLs go out and records come back, so every core works and the main process
+stays free for input, the cache and output.
+
+The caps are split between the workers, so their sum never exceeds the run's
+`concurrency` and `per_host`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import multiprocessing
+import os
+import signal
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from multiprocessing.context import ForkServerContext, SpawnContext
+from multiprocessing.process import BaseProcess
+from typing import Any
+
+from .config import Settings
+from .record import ErrorKind, Preview, error_preview
+
+# What a worker is sent: a list of (id, url), or None to finish.
+Job = list[tuple[int, str]] | None
+
+
+def default_workers() -> int:
+    """One worker per core; none on a single core (everything runs in the loop)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return cores if cores and cores > 1 else 0
+
+
+def share(total: int, parts: int, index: int) -> int:
+    """Worker `index`'s part of `total` when split as evenly as possible."""
+    return total // parts + (1 if index < total % parts else 0)
+
+
+def worker_count(settings: Settings, wanted: int) -> int:
+    """No more workers than the per-host cap can feed (each needs at least one slot)."""
+    return max(0, min(wanted, settings.per_host, settings.concurrency))
+
+
+def _worker_main(conn: Connection, settings: Settings) -> None:
+    """A worker process: previews the URLs it is sent until told to stop."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the main process decides when to stop
+    asyncio.run(_serve(conn, settings))
+
+
+async def _serve(conn: Connection, settings: Settings) -> None:
+    from .fetch import open_session
+    from .pipeline import Previewer
+
+    loop = asyncio.get_running_loop()
+    inbox: asyncio.Queue[Job] = asyncio.Queue()
+
+    def readable() -> None:
+        try:
+            while conn.poll():
+                inbox.put_nowait(conn.recv())
+        except (EOFError, OSError):
+            inbox.put_nowait(None)  # the main process went away
+
+    loop.add_reader(conn.fileno(), readable)
+    tasks: set[asyncio.Task[None]] = set()
+
+    async def one(previewer: Previewer, job_id: int, url: str) -> None:
+        try:
+            record = await previewer.run(url)
+        except Exception as exc:  # a bug must cost one URL, not the worker
+            record = error_preview(url, ErrorKind.CONNECT, f"internal error: {exc!r}")
+        with contextlib.suppress(OSError):
+            conn.send((job_id, record))
+
+    try:
+        async with open_session(settings) as session:
+            previewer = Previewer(settings, session)
+            while (job := await inbox.get()) is not None:
+                for job_id, url in job:
+                    task = asyncio.create_task(one(previewer, job_id, url))
+                    tasks.add(task)
+                    task.add_done_callback(tasks.discard)
+            for task in list(tasks):
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+    finally:
+        loop.remove_reader(conn.fileno())
+        conn.close()
+
+
+@dataclass
+class _Worker:
+    process: BaseProcess
+    conn: Connection
+    waiting: dict[int, asyncio.Future[Preview]] = field(default_factory=dict)
+    alive: bool = True
+
+
+class ShardPool:
+    """`await pool.run(url)` previews `url` in whichever worker has the least to do."""
+
+    def __init__(self, settings: Settings, workers: int) -> None:
+        self.settings = settings
+        self.size = worker_count(settings, workers)
+        self._workers: list[_Worker] = []
+        self._ids = itertools.count()
+        self._starting: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Start the workers (once; later calls wait for the first)."""
+        if self._starting is None:
+            self._starting = asyncio.create_task(self._start())
+        await asyncio.shield(self._starting)
+
+    async def _start(self) -> None:
+        context: ForkServerContext | SpawnContext
+        if "forkserver" in multiprocessing.get_all_start_methods():
+            context = multiprocessing.get_context("forkserver")
+            # the fork server imports the heavy modules once; each worker is a cheap fork
+            context.set_forkserver_preload(["og_preview.pipeline", "og_preview.extract"])
+        else:
+            context = multiprocessing.get_context("spawn")
+        pairs = []
+        for index in range(self.size):
+            mine = self.settings.but(
+                concurrency=share(self.settings.concurrency, self.size, index),
+                per_host=share(self.settings.per_host, self.size, index),
+                parse_workers=0,
+            )
+            parent, child = context.Pipe()
+            process = context.Process(
+                target=_worker_main, args=(child, mine), daemon=True, name=f"og-preview-{index}"
+            )
+            pairs.append((process, parent, child))
+        loop = asyncio.get_running_loop()
+        for process, _, _ in pairs:
+            await asyncio.to_thread(process.start)
+        for process, parent, child in pairs:
+            child.close()
+            worker = _Worker(process=process, conn=parent)
+            self._workers.append(worker)
+            loop.add_reader(parent.fileno(), self._readable, worker)
+
+    def _readable(self, worker: _Worker) -> None:
+        try:
+            while worker.conn.poll():
+                job_id, record = worker.conn.recv()
+                future = worker.waiting.pop(job_id, None)
+                if future is not None and not future.done():
+                    future.set_result(record)
+        except (EOFError, OSError):
+            self._lost(worker)
+
+    def _lost(self, worker: _Worker) -> None:
+        """A worker died: its URLs end as errors, the others carry on."""
+        worker.alive = False
+        with contextlib.suppress(Exception):
+            asyncio.get_running_loop().remove_reader(worker.conn.fileno())
+        for future in worker.waiting.values():
+            if not future.done():
+                future.set_exception(RuntimeError("a worker process stopped unexpectedly"))
+        worker.waiting.clear()
+
+    async def run(self, url: str) -> Preview:
+        await self.start()
+        alive = [w for w in self._workers if w.alive]
+        if not alive:
+            return error_preview(url, ErrorKind.CONNECT, "internal error: no worker process left")
+        worker = min(alive, key=lambda w: len(w.waiting))
+        job_id = next(self._ids)
+        future: asyncio.Future[Preview] = asyncio.get_running_loop().create_future()
+        worker.waiting[job_id] = future
+        try:
+            worker.conn.send([(job_id, url)])
+        except OSError:
+            self._lost(worker)
+        try:
+            return await future
+        except RuntimeError as exc:
+            return error_preview(url, ErrorKind.CONNECT, f"internal error: {exc}")
+        finally:
+            worker.waiting.pop(job_id, None)
+
+    async def close(self) -> None:
+        """Tell the workers to finish, then make sure they are gone (a few seconds at most)."""
+        if self._starting is not None and not self._starting.done():
+            self._starting.cancel()
+            with contextlib.suppress(BaseException):
+                await self._starting
+        loop = asyncio.get_running_loop()
+        for worker in self._workers:
+            with contextlib.suppress(Exception):
+                loop.remove_reader(worker.conn.fileno())
+            with contextlib.suppress(OSError):
+                worker.conn.send(None)
+        await asyncio.to_thread(self._reap)
+
+    def _reap(self) -> None:
+        for worker in self._workers:
+            worker.process.join(2.0)
+            if worker.process.is_alive():
+                worker.process.terminate()
+                worker.process.join(1.0)
+            with contextlib.suppress(OSError):
+                worker.conn.close()
+        self._workers.clear()
+
+
+def describe(settings: Settings) -> dict[str, Any]:
+    """How a run will be split (for --verbose and tests)."""
+    wanted = default_workers() if settings.parse_workers is None else settings.parse_workers
+    size = worker_count(settings, wanted)
+    return {
+        "workers": size,
+        "concurrency": [share(settings.concurrency, size, i) for i in range(size)],
+        "per_host": [share(settings.per_host, size, i) for i in range(size)],
+    }
