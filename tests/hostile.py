@@ -34,6 +34,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, Literal
+from urllib.parse import unquote
 
 from aiohttp import web
 from aiohttp.compression_utils import HAS_BROTLI, HAS_ZSTD
@@ -64,7 +65,7 @@ OG_HEAD: Final = (
 @dataclass(frozen=True, slots=True)
 class Hit:
     server: Server
-    path: str  # path and query, as requested
+    path: str  # path and query, %-decoded
     at: float  # time.monotonic()
 
 
@@ -514,13 +515,13 @@ class Hostile:
 
     # -- the victim: anything here means the guard failed (unless allowed) ------------
     async def _victim(self, request: web.Request) -> web.StreamResponse:
-        self._record("victim", request.path_qs)
+        self._record("victim", unquote(request.path_qs))
         return web.Response(text=SECRET, content_type="text/html")
 
     # -- main routes ------------------------------------------------------------------
     async def _main(self, request: web.Request) -> web.StreamResponse:
         path = request.path
-        count = self._record("main", request.path_qs)
+        count = self._record("main", unquote(request.path_qs))
         if path in self._pages:
             content_type, body = self._pages[path]
             return web.Response(body=body, headers={"Content-Type": content_type})

@@ -13,7 +13,7 @@ import re
 import time
 import tracemalloc
 from collections.abc import AsyncIterator
-from contextlib import aclosing, asynccontextmanager
+from contextlib import asynccontextmanager
 
 import aiohttp
 import pytest
@@ -22,7 +22,7 @@ from aiohttp.compression_utils import HAS_BROTLI, HAS_ZSTD
 from og_preview.config import MIB, Settings
 from og_preview.fetch import open_session
 from og_preview.netguard import StaticResolver
-from og_preview.pipeline import preview, preview_many
+from og_preview.pipeline import preview
 from og_preview.record import ErrorKind, Preview, Status
 from tests.hostile import (
     CHARSET_TEXT,
@@ -212,7 +212,7 @@ async def test_public_host_serves_every_hostile_route_like_loopback(hostile: Hos
     """Guarded, the hostile servers as a public host: each route ends as expected."""
     async with public(hostile, GUARDED.but(timeout=0.5)) as site:
         routes = [
-            (route, url.replace("127.0.0.1", "public.test", 1))
+            (route, url.replace("http://127.0.0.1:", "http://public.test:", 1))
             for route, url in hostile.route_urls(offloop=True)
             if route.name not in ("503-retry-after-1", "429-retry-after-1", "trickle")
         ]
@@ -303,15 +303,6 @@ async def test_hostile_page_gives_a_clean_record(hostile: Hostile, path: str) ->
     for key in ("title", "description", "site_name", "author"):
         value = getattr(record, key)
         assert value is None or (not CONTROL.search(value) and len(value) <= 2000), key
-
-
-async def test_parser_routes_in_worker_processes(hostile: Hostile) -> None:
-    """The same pages through preview_many's worker processes: one record each."""
-    urls = [hostile.url(path) for path in PARSER_ROUTES]
-    async with aclosing(preview_many(urls, FAST.but(parse_workers=2))) as results:
-        records = [record async for record in results]
-    assert sorted(r.url for r in records) == sorted(urls)
-    assert {kind(r) for r in records} == {"processed"}
 
 
 async def test_control_characters_are_removed(hostile: Hostile) -> None:

@@ -1,0 +1,63 @@
+"""Worker processes: caps split between them, a dead worker costs only its URLs."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import pytest
+
+from og_preview.config import Settings
+from og_preview.shards import ShardPool, share, worker_count
+from tests.site import Site
+
+pytestmark = pytest.mark.integration
+
+SETTINGS = Settings(allow_private=True, backoff_initial=0.01, retries=0)
+PAGE = "<html><head><title>Shard</title></head></html>"
+
+
+@pytest.mark.parametrize(("total", "parts"), [(32, 2), (8, 3), (3, 2), (1, 1)])
+def test_shares_add_up_to_the_cap(total: int, parts: int) -> None:
+    assert sum(share(total, parts, i) for i in range(parts)) == total
+
+
+def test_no_more_workers_than_the_per_host_cap_can_feed() -> None:
+    assert worker_count(Settings(per_host=1), 4) == 1
+
+
+async def test_pool_previews_in_workers(site: Site) -> None:
+    pool = ShardPool(SETTINGS, 2)
+    try:
+        records = [await pool.run(site.page(f"/s{i}", PAGE)) for i in range(3)]
+        pids = {w.process.pid for w in pool._workers}
+    finally:
+        await pool.close()
+    assert ([r.title for r in records], len(pids), os.getpid() in pids) == (
+        ["Shard"] * 3,
+        2,
+        False,
+    )
+
+
+async def test_a_dead_worker_costs_only_its_urls(site: Site) -> None:
+    pool = ShardPool(SETTINGS, 2)
+    try:
+        await pool.start()
+        victim = pool._workers[0].process
+        assert victim.pid is not None
+        os.kill(victim.pid, signal.SIGKILL)
+        victim.join(5)
+        records = [await pool.run(site.page(f"/d{i}", PAGE)) for i in range(4)]
+    finally:
+        await pool.close()
+    titles = sorted(r.title or (r.error.kind.value if r.error else "") for r in records)
+    assert titles.count("Shard") >= 3 and len(records) == 4
+
+
+async def test_close_leaves_no_process_behind(site: Site) -> None:
+    pool = ShardPool(SETTINGS, 2)
+    await pool.run(site.page("/c", PAGE))
+    processes = [w.process for w in pool._workers]
+    await pool.close()
+    assert [p.is_alive() for p in processes] == [False, False]
