@@ -50,12 +50,12 @@ def looks_like_challenge(lower: bytes, title: str | None = None) -> bool:
 
     `lower` is the page's UTF-8 bytes lower-cased; `title` its `<title>` when known.
     """
-    head = lower[:SCAN_CHARS]
     if title is None:
-        match = _TITLE_TAG.search(head)
+        match = _TITLE_TAG.search(lower, 0, SCAN_CHARS)
         title = match.group(1).decode("utf-8", "replace") if match else None
     if title and _TITLES.match(_WS.sub(" ", title).strip()):
         return True
     if len(lower) > MARKER_PAGE_MAX:
         return False  # a big page is content, whatever scripts it loads
+    head = lower[:SCAN_CHARS]
     return any(marker in head for marker in _STRONG_MARKERS)

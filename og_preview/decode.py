@@ -202,6 +202,11 @@ def _prescan(body: bytes) -> str | None:
     Looks at the first 64 KiB, then (pages with huge inline scripts first) the rest of
     the head, up to LATE_PRESCAN_BYTES.
     """
+    early = body.find(b"charset", 0, 4096)  # the usual case: declared early, in lower case
+    if early >= 0:
+        found = _scan(body, 0, min(PRESCAN_BYTES, early + 200))
+        if found is not None:
+            return found
     found = _scan(body, 0, PRESCAN_BYTES)
     if found is None and len(body) > PRESCAN_BYTES:
         head_end = _HEAD_END.search(body, 0, LATE_PRESCAN_BYTES)
@@ -235,6 +240,8 @@ def _badly_decoded(body: bytes, name: str) -> bool:
     if body.isascii():
         return False
     sample = body[:DETECT_BYTES]
+    if sample.isascii():
+        return False
     try:
         sample.decode(_codec(name))
     except UnicodeDecodeError:

@@ -298,19 +298,17 @@ def _empty(base_url: str) -> Metadata:
     return Metadata(icon=origin_favicon(base_url))
 
 
-def _needs_body(page: Page, ld: JsonLdView) -> bool:
-    """Do the head's tags and JSON-LD leave author or publication date unknown?"""
+def _missing(page: Page, ld: JsonLdView) -> tuple[bool, bool]:
+    """Do the tags and JSON-LD leave (author, publication date) unknown?"""
     first = page.first
     author = _first_person(first("article:author"), ld.author(), first(*_AUTHOR_METAS))
-    if author is None:
-        return True
     published = _first_date(
         first("article:published_time"),
         ld.text("datePublished"),
         first(*_DATE_METAS),
         page.itemprops.get("datepublished"),
     )
-    return published is None
+    return author is None, published is None
 
 
 def _extract_utf8(
@@ -329,8 +327,9 @@ def _extract_utf8(
         page = collect(root)
         jsonld = extract_jsonld(page.scripts)
         ld = JsonLdView(jsonld)
-        if fast and _needs_body(page, ld):
-            body = scan.body_document()
+        no_author, no_date = _missing(page, ld) if fast else (False, False)
+        if no_author or no_date:
+            body = scan.body_document(author=no_author, date=no_date)
             body_root = parse_tree(body) if body else None
             if body_root is not None:
                 collect(body_root, page)

@@ -25,6 +25,13 @@ def is_jsonld_script(type_attr: str | None) -> bool:
     return bool(type_attr) and bool(_LD_TYPE.match(type_attr or ""))
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")  # lone halves from "\\ud800" escapes: not UTF-8
+
+
+def _text(value: str, cap: int) -> str:
+    return _SURROGATE.sub("\ufffd", value[:cap])
+
+
 class _Budget:
     __slots__ = ("left",)
 
@@ -38,7 +45,7 @@ def _bounded(value: Any, depth: int, budget: _Budget) -> Any:
     if budget.left < 0:
         return None
     if isinstance(value, str):
-        return value[:MAX_STRING]
+        return _text(value, MAX_STRING)
     if isinstance(value, bool | int | float) or value is None:
         return value
     if depth >= MAX_DEPTH:
@@ -48,7 +55,7 @@ def _bounded(value: Any, depth: int, budget: _Budget) -> Any:
         for key, item in value.items():
             if budget.left <= 0:
                 break
-            out[str(key)[:200]] = _bounded(item, depth + 1, budget)
+            out[_text(str(key), 200)] = _bounded(item, depth + 1, budget)
         return out
     if isinstance(value, list):
         items: list[Any] = []

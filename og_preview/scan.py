@@ -29,7 +29,7 @@ MAX_SIGNAL_HITS = 2000
 
 _HEAD_END = re.compile(rb"</head\s*>")
 _BODY_START = re.compile(rb"<body[\s>/]")
-_TAG = re.compile(rb"<(?:!--|script|style|meta|link|base|title|html|head)")
+_TAG = re.compile(rb"<(?:!--|script|style|meta|link|base|title|html|head|time)")
 _START_TAG = re.compile(rb"""<[a-zA-Z]+\b(?:[^>"']|"[^"]*"|'[^']*')*>""")
 _SCRIPT_END = re.compile(rb"</script\s*>")
 _STYLE_END = re.compile(rb"</style\s*>")
@@ -38,7 +38,8 @@ _UNSAFE = re.compile(
     rb"<(?:script|style|!--|textarea|template|title|iframe|noscript|xmp|plaintext|svg|math|"
     rb"html|head|body)\b"
 )
-_SIGNAL_WORDS = (b"author", b"byline", b"publish", b"timestamp")
+_AUTHOR_WORDS = (b"author", b"byline")
+_DATE_WORDS = (b"publish", b"timestamp")
 _SIGNAL_ATTR = re.compile(rb"""\s(?:itemprop|rel|class|id)\s*=\s*["']?[^"'<>=]*$""")
 _NAME_END = frozenset(b" \t\n\r\f/>")
 
@@ -46,7 +47,7 @@ _NAME_END = frozenset(b" \t\n\r\f/>")
 class Scan:
     """One page's bytes, scanned once for its metadata fragments."""
 
-    __slots__ = ("_skipped", "body_at", "data", "lower")
+    __slots__ = ("_skipped", "_time_tags", "body_at", "data", "lower")
 
     def __init__(self, data: bytes, lower: bytes | None = None) -> None:
         self.data = data
@@ -58,6 +59,7 @@ class Scan:
             body = _BODY_START.search(self.lower)
             self.body_at = body.start() if body else len(self.lower)
         self._skipped: list[tuple[int, int]] = []  # comments, scripts and styles, in order
+        self._time_tags: list[bytes] = []  # the body's <time> start tags (found by document())
 
     def document(self) -> str:
         """The metadata fragments of the page as one small HTML document."""
@@ -119,6 +121,9 @@ class Scan:
             elif name == b"head":
                 if want_head:
                     head_tag, want_head = tag.group(0), False
+            elif name == b"time":
+                if start >= self.body_at and len(self._time_tags) < MAX_TIMES:
+                    self._time_tags.append(tag.group(0) + b"</time>")
             else:
                 parts.append(tag.group(0))
                 size += pos - start
@@ -133,27 +138,12 @@ class Scan:
             return skipped[index][1]
         return -1
 
-    def _times(self) -> list[bytes]:
-        found: list[bytes] = []
-        lower = self.lower
-        pos = lower.find(b"<time", self.body_at)
-        while pos >= 0 and len(found) < MAX_TIMES:
-            skip_to = self._inside_skipped(pos)
-            if skip_to >= 0:
-                pos = lower.find(b"<time", skip_to)
-                continue
-            tag = _START_TAG.match(self.data, pos)
-            if tag is not None and lower[pos + 5 : pos + 6] in (b" ", b"\t", b"\n", b"\r", b">"):
-                found.append(tag.group(0) + b"</time>")
-            pos = lower.find(b"<time", pos + 5)
-        return found
-
-    def _signal_tags(self) -> list[int]:
-        """Starts of body tags whose itemprop/rel/class/id mentions author/byline/datePublished."""
+    def _signal_tags(self, words: tuple[bytes, ...]) -> list[int]:
+        """Starts of body tags whose itemprop/rel/class/id contains one of `words`."""
         lower, cut = self.lower, self.body_at
         starts: set[int] = set()
         hits = 0
-        for word in _SIGNAL_WORDS:
+        for word in words:
             pos = lower.find(word, cut)
             while pos >= 0 and hits < MAX_SIGNAL_HITS:
                 hits += 1
@@ -188,13 +178,17 @@ class Scan:
             stop -= 1
         return data[start:stop]
 
-    def body_document(self) -> str | None:
-        """The body's `<time>` tags and author/byline/date elements, or None if there are none.
+    def body_document(self, *, author: bool = True, date: bool = True) -> str | None:
+        """The body's elements marked as author/byline (`author`) and its `<time>` tags and
+        elements marked as published (`date`); None if there are none.
 
         Call after `document()` (it records the comments and scripts to skip).
         """
-        parts = self._times()
-        parts.extend(b"<div>" + self._window(start) + b"</div>" for start in self._signal_tags())
+        parts = list(self._time_tags) if date else []
+        words = (_AUTHOR_WORDS if author else ()) + (_DATE_WORDS if date else ())
+        parts.extend(
+            b"<div>" + self._window(start) + b"</div>" for start in self._signal_tags(words)
+        )
         if not parts:
             return None
         return b"".join((b"<html><body>", *parts, b"</body></html>")).decode("utf-8", "replace")

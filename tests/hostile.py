@@ -210,7 +210,7 @@ def _routes() -> list[HostileRoute]:
             r(
                 f"to {spelling}",
                 f"{{main}}/redirect/spelled/{spelling}",
-                f"redirect to {target}",
+                f"redirect to http://{spelling}:<victim port>/",
                 allowed,
                 "blocked",
             )

@@ -85,7 +85,7 @@ async def test_trickle_is_cut_at_timeout_per_attempt(hostile: Hostile) -> None:
     elapsed = time.monotonic() - started
     assert kind(record) == "timeout", record.error
     assert (record.http_status, record.attempts) == (200, 2)
-    assert 1.9 < elapsed < 2 * 1 + 0.8, elapsed  # timeout × attempts, + backoff and margin
+    assert 1.9 < elapsed < 2 * 1 + 0.8, elapsed  # timeout x attempts, + backoff and margin
     starts = [hit.at for hit in hostile.hits("main", "/trickle")]
     assert len(starts) == 2 and 0.95 < starts[1] - starts[0] < 1.5
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -90,29 +89,14 @@ def test_batch_over_every_hostile_route(hostile: Hostile, tmp_path: Path) -> Non
     assert measured.peak_rss < RSS_CEILING, report
 
 
-def test_trickle_is_cut_at_timeout_times_attempts(hostile: Hostile) -> None:
-    started = time.monotonic()
-    result = run(
-        "batch", "-", "--allow-private", "--timeout", "1", "--retries", "1", "--no-cache",
-        stdin=hostile.url("/trickle") + "\n",
-    )  # fmt: skip
-    elapsed = time.monotonic() - started
-    (record,) = json_lines(result.stdout)
-    assert (outcome(record), record["attempts"], result.returncode) == ("timeout", 2, 1)
-    assert elapsed < 1 * 2 + 3, elapsed  # two 1 s attempts, plus start-up
-
-
-@pytest.mark.parametrize(("max_bytes", "expect"), [("2MiB", "too_large"), ("4MiB", "processed")])
-def test_max_bytes_decides_whether_late_og_tags_are_seen(
-    hostile: Hostile, max_bytes: str, expect: str
-) -> None:
+def test_a_bigger_max_bytes_reaches_late_og_tags(hostile: Hostile) -> None:
+    """With the default 2 MiB the page is too_large (see the batch above); 4 MiB reaches them."""
     result = run(
         "fetch", hostile.url("/og-after-3mb"), "--allow-private", "--no-cache",
-        "--max-bytes", max_bytes, "--format", "json",
+        "--max-bytes", "4MiB", "--format", "json",
     )  # fmt: skip
     record = json.loads(result.stdout)
-    assert outcome(record) == expect
-    assert record["title"] == ("Late OG" if expect == "processed" else None)
+    assert (outcome(record), record["title"], result.returncode) == ("processed", "Late OG", 0)
 
 
 def test_nothing_is_ever_sent_to_a_blocked_address(hostile: Hostile) -> None:
