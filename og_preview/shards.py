@@ -18,6 +18,9 @@ import itertools
 import multiprocessing
 import os
 import signal
+import sys
+import types
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from multiprocessing.context import ForkServerContext, SpawnContext
@@ -94,6 +97,25 @@ async def _serve(conn: Connection, settings: Settings) -> None:
         conn.close()
 
 
+@contextlib.contextmanager
+def _no_main_module() -> Iterator[None]:
+    """Start workers without re-running the caller's script in them.
+
+    multiprocessing's spawn and forkserver import the parent's `__main__` in every
+    child, so a script that calls `preview_many` without an `if __name__ ==
+    "__main__":` guard would run itself again in each worker. The workers need
+    nothing from `__main__` (their code lives in this package), so they are
+    started while `__main__` is a blank module.
+    """
+    main = sys.modules.get("__main__")
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        if main is not None:
+            sys.modules["__main__"] = main
+
+
 @dataclass
 class _Worker:
     process: BaseProcess
@@ -139,8 +161,9 @@ class ShardPool:
             )
             pairs.append((process, parent, child))
         loop = asyncio.get_running_loop()
-        for process, _, _ in pairs:
-            await asyncio.to_thread(process.start)
+        with _no_main_module():
+            for process, _, _ in pairs:
+                process.start()
         for process, parent, child in pairs:
             child.close()
             worker = _Worker(process=process, conn=parent)

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -61,3 +64,22 @@ async def test_close_leaves_no_process_behind(site: Site) -> None:
     processes = [w.process for w in pool._workers]
     await pool.close()
     assert [p.is_alive() for p in processes] == [False, False]
+
+
+def test_a_script_without_main_guard_works(site: Site, tmp_path: Path) -> None:
+    """Workers never re-run the caller's script (no `if __name__ == "__main__"` needed)."""
+    url = site.page("/script", PAGE)
+    script = tmp_path / "unguarded.py"
+    script.write_text(
+        "import asyncio, contextlib\n"
+        "from og_preview import Settings, preview_many\n"
+        "print('script body ran')\n"
+        "async def main():\n"
+        "    settings = Settings(allow_private=True, parse_workers=2)\n"
+        f"    async with contextlib.aclosing(preview_many([{url!r}], settings)) as results:\n"
+        "        async for record in results:\n"
+        "            print(record.status.value, record.title)\n"
+        "asyncio.run(main())\n"
+    )
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
+    assert out.stdout.splitlines() == ["script body ran", "processed Shard"]
