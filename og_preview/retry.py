@@ -106,7 +106,16 @@ async def run_with_retries(
     """Call `attempt` until its outcome is not retryable or the policy says stop.
 
     Exceptions from `attempt` (only `CancelledError` is expected) propagate.
+    Most first attempts succeed: those return without setting up the retry machinery.
     """
+    first = await attempt()
+    if not first.retryable or settings.attempts <= 1:
+        return first
+    replay: list[T] = [first]
+
+    async def again() -> T:
+        return replay.pop() if replay else await attempt()
+
     retrying = AsyncRetrying(
         stop=stop_after_attempt(settings.attempts)
         | _StopOnLongRetryAfter(settings.retry_after_max),
@@ -116,5 +125,5 @@ async def run_with_retries(
         sleep=sleep or asyncio.sleep,
         reraise=True,
     )
-    result: T = await retrying(attempt)
+    result: T = await retrying(again)
     return result

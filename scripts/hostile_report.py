@@ -96,6 +96,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--timeout", type=float, default=2.0)
     parser.add_argument("--retries", type=int, default=1)
+    parser.add_argument("--cpus", type=int, default=2, help="CPUs the CLI may use (0: all)")
     args = parser.parse_args()
     settings = Settings(
         allow_private=True,
@@ -125,6 +126,7 @@ def main() -> int:
                 ],
                 "\n".join(urls) + "\n",
                 timeout=120,
+                cpus=args.cpus,
             )  # fmt: skip
     finally:
         hostile.stop()
@@ -153,7 +155,8 @@ def main() -> int:
     print(f"- library, all {len(rows)} previews at once: {library_wall:.1f}s wall")
     print(
         f"- CLI `og-preview batch --allow-private --timeout {args.timeout:g} "
-        f"--retries {args.retries} -c 32` over {len(urls)} URLs: {cli.wall:.1f}s wall, "
+        f"--retries {args.retries} -c 32` over {len(urls)} URLs "
+        f"({f'{args.cpus} CPUs' if args.cpus else 'all CPUs'}): {cli.wall:.1f}s wall, "
         f"exit {cli.returncode}, peak RSS {cli.peak_rss / MB:.0f} MB "
         f"(PSS {cli.peak_pss / MB:.0f} MB) over the process tree"
     )

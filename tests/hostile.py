@@ -810,10 +810,29 @@ class Measured:
     peak_pss: int  # bytes: the same for PSS
 
 
+def pin_to(cpus: int) -> Callable[[], None]:
+    """A `preexec_fn` giving the child (at most) `cpus` of the CPUs this process may use.
+
+    og-preview starts one worker process per usable core, so a memory bound for
+    its process tree only means something for a known number of cores.
+    """
+    chosen = set(sorted(os.sched_getaffinity(0))[:cpus])
+
+    def pin() -> None:
+        os.sched_setaffinity(0, chosen)
+
+    return pin
+
+
 def run_measured(
-    cmd: list[str], stdin: str, *, timeout: float, env: dict[str, str] | None = None
+    cmd: list[str],
+    stdin: str,
+    *,
+    timeout: float,
+    env: dict[str, str] | None = None,
+    cpus: int | None = None,
 ) -> Measured:
-    """Run `cmd`, sampling the memory of its process tree every 20 ms or so."""
+    """Run `cmd` (on `cpus` CPUs), sampling the memory of its process tree every ~20 ms."""
     started = time.monotonic()
     proc = subprocess.Popen(
         cmd,
@@ -822,6 +841,7 @@ def run_measured(
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, **(env or {})},
+        preexec_fn=pin_to(cpus) if cpus else None,
     )
     peak_rss = peak_pss = 0
     done = threading.Event()
