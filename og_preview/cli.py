@@ -27,9 +27,23 @@ from .cli_common import (
     stdout_is_terminal,
     warn,
 )
+from .cli_options import (
+    AllowPrivateOpt,
+    BatchFormatOpt,
+    FormatOpt,
+    MaxAgeOpt,
+    MaxBytesOpt,
+    NoCacheOpt,
+    NoJsonldOpt,
+    RefreshOpt,
+    RetriesOpt,
+    TimeoutOpt,
+    UserAgentOpt,
+    settings_from,
+)
 from .cli_report import report
 from .cli_show import show
-from .config import DEFAULT_USER_AGENT, Settings, SettingsError, parse_duration, parse_size
+from .config import DEFAULT_USER_AGENT, Settings
 from .output import Writer, writer_for
 from .progress import Counts, NullProgress, Progress, RichProgress
 from .urls import InputError
@@ -49,93 +63,6 @@ app = typer.Typer(
 )
 app.command("show")(show)
 app.command("report")(report)
-
-FormatOpt = Annotated[
-    str,
-    typer.Option(
-        "--format",
-        "-f",
-        metavar="FORMAT",
-        help="auto (a card per URL on a terminal, JSON lines when piped), json, jsonl, csv, "
-        "table or card.",
-    ),
-]
-BatchFormatOpt = Annotated[
-    str,
-    typer.Option(
-        "--format",
-        "-f",
-        metavar="FORMAT",
-        help="auto (progress and a summary on a terminal, JSON lines when piped), jsonl, "
-        "json, csv, table or urls.",
-    ),
-]
-TimeoutOpt = Annotated[
-    float,
-    typer.Option(
-        "--timeout", metavar="SECONDS", help="Seconds per attempt (connect + headers + body)."
-    ),
-]
-RetriesOpt = Annotated[
-    int, typer.Option("--retries", metavar="N", help="Extra attempts on transient failures.")
-]
-MaxBytesOpt = Annotated[
-    str,
-    typer.Option(
-        "--max-bytes", metavar="SIZE", help="Read at most this much decoded body (2MiB, 500k)."
-    ),
-]
-UserAgentOpt = Annotated[
-    str, typer.Option("--user-agent", metavar="TEXT", help="User-Agent header to send.")
-]
-AllowPrivateOpt = Annotated[
-    bool,
-    typer.Option(
-        "--allow-private", help="Allow loopback, private and link-local addresses (off: blocked)."
-    ),
-]
-RefreshOpt = Annotated[bool, typer.Option("--refresh", help="Ignore cached rows; fetch again.")]
-MaxAgeOpt = Annotated[
-    str,
-    typer.Option(
-        "--max-age",
-        metavar="DURATION",
-        help="Fetch again when the cached row is older (30m, 12h, 7d).",
-    ),
-]
-NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the cache.")]
-NoJsonldOpt = Annotated[bool, typer.Option("--no-jsonld", help="Leave the jsonld key empty.")]
-
-
-def build_settings(
-    *,
-    timeout: float,
-    retries: int,
-    max_bytes: str,
-    user_agent: str,
-    allow_private: bool,
-    refresh: bool,
-    max_age: str,
-    no_cache: bool,
-    no_jsonld: bool,
-    **extra: object,
-) -> Settings:
-    try:
-        return Settings(
-            timeout=timeout,
-            connect_timeout=min(timeout, 5.0),
-            retries=retries,
-            max_bytes=parse_size(max_bytes),
-            user_agent=user_agent,
-            allow_private=allow_private,
-            refresh=refresh,
-            max_age=parse_duration(max_age),
-            use_cache=not no_cache,
-            include_jsonld=not no_jsonld,
-            **extra,  # type: ignore[arg-type]
-        )
-    except SettingsError as exc:
-        fail(str(exc))
 
 
 def open_cache(db: Path | None, settings: Settings) -> Cache | None:
@@ -192,18 +119,7 @@ def fetch(
     verbose: VerboseOpt = False,
 ) -> None:
     """Preview URLs now and print the results (a card each on a terminal, JSON when piped)."""
-    settings = build_settings(
-        timeout=timeout,
-        retries=retries,
-        max_bytes=max_bytes,
-        user_agent=user_agent,
-        allow_private=allow_private,
-        refresh=refresh,
-        max_age=max_age,
-        no_cache=no_cache,
-        no_jsonld=no_jsonld,
-        parse_workers=0,
-    )
+    settings = settings_from(locals(), parse_workers=0)
     fmt = resolve_format(
         fmt, terminal_default="card", allowed=("json", "jsonl", "csv", "table", "card")
     )
@@ -259,19 +175,7 @@ def batch(
     verbose: VerboseOpt = False,
 ) -> None:
     """Preview every URL in FILES (or stdin), streaming records as they finish."""
-    settings = build_settings(
-        timeout=timeout,
-        retries=retries,
-        max_bytes=max_bytes,
-        user_agent=user_agent,
-        allow_private=allow_private,
-        refresh=refresh,
-        max_age=max_age,
-        no_cache=no_cache,
-        no_jsonld=no_jsonld,
-        concurrency=concurrency,
-        per_host=per_host,
-    )
+    settings = settings_from(locals(), concurrency=concurrency, per_host=per_host)
     sources = list(files or [])
     if not sources:
         if sys.stdin is None or sys.stdin.isatty():

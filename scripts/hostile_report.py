@@ -37,7 +37,9 @@ from og_preview.fetch import open_session  # noqa: E402
 from og_preview.netguard import StaticResolver  # noqa: E402
 from og_preview.pipeline import preview  # noqa: E402
 from og_preview.record import Preview  # noqa: E402
-from tests.hostile import Hostile, HostileRoute, PublicPort, run_measured  # noqa: E402
+from tests.hostile import Hostile, PublicPort  # noqa: E402
+from tests.hostile_routes import HostileRoute  # noqa: E402
+from tests.proctree import run_measured  # noqa: E402
 
 OG_PREVIEW = shutil.which("og-preview", path=str(Path(sys.executable).parent)) or "og-preview"
 MB = 1024 * 1024

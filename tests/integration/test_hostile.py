@@ -24,14 +24,9 @@ from og_preview.fetch import open_session
 from og_preview.netguard import StaticResolver
 from og_preview.pipeline import preview
 from og_preview.record import ErrorKind, Preview, Status
-from tests.hostile import (
-    CHARSET_TEXT,
-    JAPANESE,
-    PRIVATE_SPELLINGS,
-    ROUTES,
-    Hostile,
-    PublicPort,
-)
+from tests.hostile import Hostile, PublicPort
+from tests.hostile_payloads import CHARSET_TEXT, JAPANESE
+from tests.hostile_routes import PRIVATE_SPELLINGS, ROUTES
 
 pytestmark = pytest.mark.integration
 

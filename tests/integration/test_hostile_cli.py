@@ -17,7 +17,9 @@ from typing import Any
 import pytest
 
 from tests.cli.helpers import OG_PREVIEW, json_lines, run
-from tests.hostile import PRIVATE_SPELLINGS, Hostile, run_measured
+from tests.hostile import Hostile
+from tests.hostile_routes import PRIVATE_SPELLINGS
+from tests.proctree import run_measured
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 
