@@ -173,6 +173,8 @@ def _check_path(path: Path) -> None:
     if path.is_dir():
         raise CacheError(f"{where}: it is a directory (give a file path to --db)")
     if path.exists():
+        if not path.is_file():  # a FIFO, a device (/dev/null), a socket: never ours
+            raise CacheError(f"{where}: not a regular file (give a file path to --db)")
         try:
             with path.open("rb") as handle:
                 head = handle.read(len(SQLITE_MAGIC))

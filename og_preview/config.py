@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from dataclasses import dataclass, field, replace
@@ -88,8 +89,11 @@ class Settings:
 
     def __post_init__(self) -> None:
         checks: list[tuple[bool, str]] = [
-            (self.timeout > 0, "--timeout must be a positive number of seconds"),
-            (self.connect_timeout > 0, "connect timeout must be positive"),
+            (
+                0 < self.timeout < math.inf,
+                "--timeout must be a positive, finite number of seconds",
+            ),
+            (0 < self.connect_timeout < math.inf, "connect timeout must be positive and finite"),
             (self.retries >= 0, "--retries must be 0 or more"),
             (self.max_bytes > 0, "--max-bytes must be positive"),
             (self.max_redirects >= 0, "max redirects must be 0 or more"),

@@ -15,7 +15,7 @@ from urllib.parse import unquote, urlsplit
 from .config import Settings
 from .hostgate import HostGate
 from .record import ErrorKind, Metadata, Preview, Status, error_preview
-from .urls import InputURL, InvalidURL, iter_inputs, normalise
+from .urls import InputURL, InvalidURL, iter_inputs, normalise, printable
 
 if TYPE_CHECKING:
     from aiohttp import ClientSession
@@ -206,8 +206,17 @@ def invalid_record(item: InputURL) -> Preview:
     return error_preview(item.raw, ErrorKind.INVALID_URL, item.problem or "invalid URL")
 
 
+def _storable(record: Preview) -> bool:
+    """Everything but input that was never a URL (its text is no cache key)."""
+    return record.error is None or record.error.kind is not ErrorKind.INVALID_URL
+
+
 def save(cache: Cache | None, records: list[Preview]) -> list[Preview]:
-    return cache.save_many(records) if cache is not None else records
+    """Save `records` in one transaction; return what to report for each, in order."""
+    if cache is None:
+        return records
+    stored = iter(cache.save_many([r for r in records if _storable(r)]))
+    return [next(stored) if _storable(r) else r for r in records]
 
 
 async def preview(
@@ -223,7 +232,7 @@ async def preview(
     try:
         key = normalise(url)
     except InvalidURL as exc:
-        return error_preview(url.strip(), ErrorKind.INVALID_URL, str(exc))
+        return error_preview(printable(url.strip()), ErrorKind.INVALID_URL, str(exc))
     hit = cached(key, cache, settings)
     if hit is not None:
         return hit

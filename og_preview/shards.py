@@ -141,11 +141,12 @@ class ShardPool:
         await asyncio.shield(self._starting)
 
     async def _start(self) -> None:
+        # Workers start from a fresh interpreter (forkserver, else spawn), never a fork of
+        # this process with its threads and event loop. Each imports aiohttp and extruct
+        # itself, on its own core; nothing is preloaded, so no memory is held twice.
         context: ForkServerContext | SpawnContext
         if "forkserver" in multiprocessing.get_all_start_methods():
             context = multiprocessing.get_context("forkserver")
-            # the fork server imports the heavy modules once; each worker is a cheap fork
-            context.set_forkserver_preload(["og_preview.pipeline", "og_preview.extract"])
         else:
             context = multiprocessing.get_context("spawn")
         pairs = []

@@ -146,7 +146,7 @@ def iter_inputs(lines: Iterable[str]) -> Iterator[InputURL]:
         try:
             url = normalise(text)
         except InvalidURL as exc:
-            yield InputURL(raw=_printable(text), url=None, problem=str(exc))
+            yield InputURL(raw=printable(text), url=None, problem=str(exc))
             continue
         key = _fingerprint(url)
         if key in seen:
@@ -155,7 +155,8 @@ def iter_inputs(lines: Iterable[str]) -> Iterator[InputURL]:
         yield InputURL(raw=text, url=url)
 
 
-def _printable(text: str, limit: int = 200) -> str:
+def printable(text: str, limit: int = 200) -> str:
+    """Bad input as it can be shown in a record: no control characters, cut to `limit`."""
     cleaned = _CONTROL.sub("", text)
     return cleaned if len(cleaned) <= limit else cleaned[:limit] + "…"
 

@@ -179,11 +179,6 @@ def test_bad_batch_options_are_usage_errors(cache: Path, args: list[str]) -> Non
     assert_cache_intact(cache)
 
 
-@pytest.mark.xfail(
-    reason="config.py: Settings accepts timeout=inf (the check is only > 0), so --timeout inf "
-    "disables the per-attempt deadline",
-    strict=True,
-)
 def test_infinite_timeout_is_a_usage_error(cache: Path) -> None:
     assert_usage_error(run("batch", "-", "--timeout", "inf", stdin="https://cached.example/\n"))
 
@@ -226,14 +221,13 @@ def test_db_that_is_a_directory_is_a_usage_error(cache: Path, tmp_path: Path) ->
     assert_cache_intact(cache)
 
 
-@pytest.mark.xfail(
-    reason="cache.py: _check_path opens any existing path for reading; a FIFO blocks forever "
-    "(and /dev/null is accepted, leaving /dev/null-journal behind)",
-    raises=subprocess.TimeoutExpired,
-    strict=True,
-)
 def test_db_that_is_not_a_regular_file_is_a_usage_error(tmp_path: Path) -> None:
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)
-    result = run("batch", "-", "--db", str(fifo), stdin="https://a.example/\n", timeout=2)
+    result = run("batch", "-", "--db", str(fifo), stdin="https://a.example/\n", timeout=10)
     assert_usage_error(result)
+
+
+def test_db_that_is_a_device_is_a_usage_error() -> None:
+    result = run("batch", "-", "--db", os.devnull, stdin="https://a.example/\n")
+    assert (result.returncode, "not a regular file" in result.stderr) == (2, True)

@@ -93,6 +93,7 @@ def test_batch_over_every_hostile_route(hostile: Hostile, tmp_path: Path) -> Non
 
     # bounded: time and memory
     assert measured.wall < BUDGET, report
+    print(report)
     assert measured.peak_rss < RSS_CEILING, report
 
 

@@ -132,3 +132,16 @@ async def test_unfinished_urls_stay_pending_when_stopped(site: Site, db_path: Pa
                 break
         pending = [p.url for p in cache.query(Query(status="pending"))]
     assert 0 < len(pending) < 6
+
+
+async def test_invalid_lines_are_reported_but_not_cached(site: Site, db_path: Path) -> None:
+    url = site.page("/v", PAGE)
+    with Cache(db_path) as cache:
+        records = await collect(["not a url", url], SETTINGS, cache)
+        stored = [p.url for p in cache.query()]
+    assert (len(records), stored) == (2, [url])
+
+
+async def test_an_overlong_invalid_url_is_cut_in_the_record() -> None:
+    record = await preview("javascript:" + "x" * 10_000, settings=SETTINGS)
+    assert len(record.url) <= 201
