@@ -3,7 +3,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from og_preview import urls as urls_module
 from og_preview.urls import (
     MAX_URL_LENGTH,
     InputError,
@@ -102,3 +105,27 @@ def test_count_urls(tmp_path: Path) -> None:
 
 def test_count_urls_unknown_for_stdin() -> None:
     assert count_urls(["-"]) is None
+
+
+def test_fingerprints_are_an_exact_set() -> None:
+    from og_preview.urls import Fingerprints
+
+    seen = Fingerprints(capacity=4)
+    added = [seen.add(n) for n in [5, 9, 5, 0, 1 << 63, 13, 9, *range(100, 200)]]
+    assert (added[:7], len(seen)) == ([True, True, False, True, True, True, False], 105)
+
+
+def test_fingerprints_keep_everything_through_growth() -> None:
+    from og_preview.urls import Fingerprints
+
+    seen = Fingerprints(capacity=2)
+    for n in range(1, 5000):
+        seen.add(n * 7919)
+    assert not any(seen.add(n * 7919) for n in range(1, 5000))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.from_regex(urls_module._NORMAL, fullmatch=True))
+def test_the_fast_path_only_takes_urls_that_are_already_normal(url: str) -> None:
+    """A URL the fast path returns unchanged is one the full rules leave unchanged too."""
+    assert urls_module._rebuild(url) == url
