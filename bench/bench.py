@@ -38,6 +38,7 @@ NAMES = (
     "bare",
     "naive-extruct",
     "og-preview",
+    "in-loop",
     "cached",
     "latency-bare",
     "latency-og-preview",
@@ -269,12 +270,30 @@ class Bench:
                 )
 
             self.best_of("og-preview", fresh)
-            if "cached" in only:
-                cmd = self.og_cmd(self.urls, "--allow-private", "--db", str(db))
-                self.best_of(
-                    "cached",
-                    lambda: self.run_og("cached", "og-preview cached re-run", "cached", cmd, n),
+        if "in-loop" in only:
+            # the alternative the design was measured against: parsing in the event loop
+            loop_db = self.tmp / "in-loop.db"
+
+            def in_loop() -> Result:
+                for suffix in ("", "-wal", "-shm"):
+                    Path(f"{loop_db}{suffix}").unlink(missing_ok=True)
+                return self.run_og(
+                    "in-loop",
+                    f"og-preview --workers 0 (c {c}, per-host {c})",
+                    "fetch",
+                    self.og_cmd(
+                        self.urls, "--allow-private", "--db", str(loop_db), "--workers", "0"
+                    ),
+                    n,
                 )
+
+            self.best_of("in-loop", in_loop)
+        if "cached" in only:  # a re-run over the cache the og-preview run filled
+            cmd = self.og_cmd(self.urls, "--allow-private", "--db", str(db))
+            self.best_of(
+                "cached",
+                lambda: self.run_og("cached", "og-preview cached re-run", "cached", cmd, n),
+            )
         delay_ms = self.args.latency * 1000
         if "latency-bare" in only:
             self.best_of(

@@ -160,6 +160,16 @@ def batch(
     per_host: Annotated[
         int, typer.Option("--per-host", metavar="N", help="Pages in flight per host.")
     ] = 8,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            "-w",
+            metavar="N",
+            help="Processes that fetch and parse: 0 = all in this process. [default: one per core]",
+            show_default=False,
+        ),
+    ] = None,
     no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bar.")] = False,
     db: DbOpt = None,
     timeout: TimeoutOpt = 10.0,
@@ -175,7 +185,9 @@ def batch(
     verbose: VerboseOpt = False,
 ) -> None:
     """Preview every URL in FILES (or stdin), streaming records as they finish."""
-    settings = settings_from(locals(), concurrency=concurrency, per_host=per_host)
+    settings = settings_from(
+        locals(), concurrency=concurrency, per_host=per_host, parse_workers=workers
+    )
     sources = list(files or [])
     if not sources:
         if sys.stdin is None or sys.stdin.isatty():

@@ -83,7 +83,7 @@ class Settings:
     backoff_initial: float = 0.5
     backoff_max: float = 8.0
     retry_after_max: float = 30.0
-    # CPU: parse in worker processes (None = pick by core count, 0 = in the event loop)
+    # processes that fetch and parse in a batch (None: one per core; 0: this process only)
     parse_workers: int | None = None
     extra_headers: dict[str, str] = field(default_factory=dict)
 
@@ -100,7 +100,7 @@ class Settings:
             (self.concurrency >= 1, "--concurrency must be at least 1"),
             (self.per_host >= 1, "--per-host must be at least 1"),
             (self.max_age.total_seconds() >= 0, "--max-age must not be negative"),
-            (self.parse_workers is None or self.parse_workers >= 0, "parse workers must be >= 0"),
+            (self.parse_workers is None or self.parse_workers >= 0, "--workers must be 0 or more"),
         ]
         for ok, message in checks:
             if not ok:
