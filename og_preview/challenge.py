@@ -3,6 +3,9 @@
 Content signals only; the pipeline combines this with the HTTP status. Markers
 are chosen to be specific: normal Cloudflare-served pages also load
 `/cdn-cgi/challenge-platform/…` scripts, so that alone is not a challenge.
+Markers are looked for only in small pages that describe nothing (no OpenGraph,
+Twitter card or JSON-LD metadata): an interstitial stands in for the page and
+carries none of its metadata, and looking costs a few searches of 64 kB.
 """
 
 from __future__ import annotations
@@ -24,38 +27,46 @@ _TITLES = re.compile(
     r"pardon our interruption\.*|sucuri website firewall.*|403 forbidden \| cloudflare)$",
     re.IGNORECASE,
 )
-_STRONG_MARKERS = (
-    b"_cf_chl_opt",
-    b"cf-browser-verification",
-    b"cf_chl_prog",
-    b"cf-challenge-running",
-    b"challenge-error-text",
-    b"/cdn-cgi/challenge-platform/h/b/orchestrate",
-    b"/cdn-cgi/challenge-platform/h/g/orchestrate",
-    b"ddos-guard.net/",
-    b"check.ddos-guard",
-    b"_incapsula_resource",
-    b"geo.captcha-delivery.com",
-    b"px-captcha",
-    b"awswafcookiedomainlist",
-    b"sucuri_cloudproxy_js",
-    b"window._cf_chl",
+# The markers, grouped under a substring they share: one search per group finds out
+# whether any of its markers can be there (8 searches instead of 15).
+_MARKER_GROUPS: tuple[tuple[bytes, tuple[bytes, ...]], ...] = (
+    (b"cf_chl", (b"_cf_chl_opt", b"cf_chl_prog", b"window._cf_chl")),
+    (
+        b"challenge-",
+        (
+            b"cf-challenge-running",
+            b"challenge-error-text",
+            b"/cdn-cgi/challenge-platform/h/b/orchestrate",
+            b"/cdn-cgi/challenge-platform/h/g/orchestrate",
+        ),
+    ),
+    (b"cf-browser-verification", (b"cf-browser-verification",)),
+    (b"ddos-guard", (b"ddos-guard.net/", b"check.ddos-guard")),
+    (b"captcha", (b"geo.captcha-delivery.com", b"px-captcha")),
+    (b"_incapsula_resource", (b"_incapsula_resource",)),
+    (b"awswafcookiedomainlist", (b"awswafcookiedomainlist",)),
+    (b"sucuri_cloudproxy_js", (b"sucuri_cloudproxy_js",)),
 )
-_TITLE_TAG = re.compile(rb"<title[^>]*>([^<]{0,300})</title")
+_STRONG_MARKERS = tuple(marker for _key, group in _MARKER_GROUPS for marker in group)
+_TITLE_TAG = re.compile(rb"<(?i:title)[^>]*>([^<]{0,300})</(?i:title)")
 _WS = re.compile(r"\s+")
 
 
-def looks_like_challenge(lower: bytes, title: str | None = None) -> bool:
+def looks_like_challenge(data: bytes, title: str | None = None, described: bool = False) -> bool:
     """True when a page looks like a bot check, captcha wall or DDoS shield.
 
-    `lower` is the page's UTF-8 bytes lower-cased; `title` its `<title>` when known.
+    `data` is the page's UTF-8 bytes (any case); `title` its `<title>` when known;
+    `described`: the page has OpenGraph, Twitter card or JSON-LD metadata (content, then,
+    whatever scripts it loads: only its title can still make it a challenge).
     """
     if title is None:
-        match = _TITLE_TAG.search(lower, 0, SCAN_CHARS)
+        match = _TITLE_TAG.search(data, 0, SCAN_CHARS)
         title = match.group(1).decode("utf-8", "replace") if match else None
     if title and _TITLES.match(_WS.sub(" ", title).strip()):
         return True
-    if len(lower) > MARKER_PAGE_MAX:
-        return False  # a big page is content, whatever scripts it loads
-    head = lower[:SCAN_CHARS]
-    return any(marker in head for marker in _STRONG_MARKERS)
+    if described or len(data) > MARKER_PAGE_MAX:
+        return False  # a big or described page is content, whatever scripts it loads
+    head = data[:SCAN_CHARS].lower()
+    return any(
+        key in head and any(marker in head for marker in group) for key, group in _MARKER_GROUPS
+    )

@@ -38,7 +38,10 @@ def clean_text(value: str | None, cap: int = MAX_TEXT) -> str | None:
         return None
     if "&" in value and _ENTITY.search(value):
         value = html.unescape(value)
-    value = _WS.sub(" ", _CONTROL.sub("", value)).strip()
+    if value.isprintable():  # no control characters, and no white space but " "
+        value = (_WS.sub(" ", value) if "  " in value else value).strip()
+    else:
+        value = _WS.sub(" ", _CONTROL.sub("", value)).strip()
     if len(value) > cap:
         value = value[: cap - 1].rstrip() + "\u2026"
     return value or None
@@ -55,16 +58,23 @@ def clean_url(value: str | None, base: str | None) -> str | None:
     """An absolute http(s) URL resolved against `base`, or None."""
     if not value:
         return None
-    value = _URL_WS.sub("", _CONTROL.sub("", value)).strip()
+    if value.isprintable():  # no control characters, tabs or newlines
+        value = value.strip()
+    else:
+        value = _URL_WS.sub("", _CONTROL.sub("", value)).strip()
     if "&" in value:
         value = value.replace("&amp;", "&").replace("&#38;", "&")
-    if not value or len(value) > MAX_URL or value.lower().startswith(("data:", "javascript:")):
+    if not value or len(value) > MAX_URL:
+        return None
+    head = value[:11].lower()
+    if head.startswith(("data:", "javascript:")):
         return None
     value = value.replace(" ", "%20")
     try:
-        own = urlsplit(value)
-        if own.scheme and not own.netloc and own.scheme.lower() in ("http", "https"):
-            return None  # "https://" or "http:foo": not a usable address
+        if head.startswith(("http:", "https:")):  # (no other value can be one of those)
+            own = urlsplit(value)
+            if own.scheme and not own.netloc and own.scheme.lower() in ("http", "https"):
+                return None  # "https://" or "http:foo": not a usable address
         url = urljoin(base, value) if base else value
         parts = urlsplit(url)
     except ValueError:

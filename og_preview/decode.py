@@ -13,7 +13,14 @@ from __future__ import annotations
 import codecs
 import re
 
-__all__ = ["decode_html", "decode_with", "normalize_charset", "sniff_encoding"]
+__all__ = [
+    "declared_encoding",
+    "decode_html",
+    "decode_with",
+    "normalize_charset",
+    "single_byte_ascii",
+    "sniff_encoding",
+]
 
 PRESCAN_BYTES = 64 * 1024
 LATE_PRESCAN_BYTES = 1024 * 1024
@@ -160,7 +167,10 @@ _BOMS: tuple[tuple[bytes, str], ...] = (
     (codecs.BOM_UTF16_BE, "utf-16be"),
 )
 
-_META_CHARSET = re.compile(rb"""<meta\b[^>]*?\bcharset\s*=\s*["']?\s*([a-z0-9_.:\-]+)""")
+# (case-insensitive on the bytes themselves: no lower-cased copy of 64 kB to make)
+_META_CHARSET = re.compile(
+    rb"""<(?i:meta)\b[^>]*?\b(?i:charset)\s*=\s*["']?\s*([a-zA-Z0-9_.:\-]+)"""
+)
 _NON_ASCII = re.compile(rb"[\x80-\xff]")
 _HEAD_END = re.compile(rb"</head\s*>", re.IGNORECASE)
 # (the late prescan is rare: only pages without a declaration in their first 64 KiB)
@@ -215,9 +225,9 @@ def _prescan(body: bytes) -> str | None:
 
 
 def _scan(body: bytes, start: int, end: int) -> str | None:
-    for match in _META_CHARSET.finditer(body[start:end].lower()):
+    for match in _META_CHARSET.finditer(body, start, end):
         try:
-            name = normalize_charset(match.group(1).decode("ascii"))
+            name = normalize_charset(match.group(1).lower().decode("ascii"))
         except UnicodeDecodeError:
             continue
         if name is not None:
@@ -293,6 +303,37 @@ def _choose(body: bytes, header_charset: str | None) -> str:
     if _badly_decoded(body, declared):
         return _detect(body)
     return declared
+
+
+def declared_encoding(body: bytes, header_charset: str | None = None) -> str | None:
+    """What the byte-order mark, else the transport charset, else a `<meta charset>` of the
+    page says (a WHATWG name), unchecked: cheap, unlike `sniff_encoding`, which also checks
+    a declaration against the bytes. None when nothing is declared. Never raises."""
+    try:
+        for bom, name in _BOMS:
+            if body.startswith(bom):
+                return name
+        return normalize_charset(header_charset) or _prescan(body)
+    except Exception:  # never fatal
+        return None
+
+
+# Single-byte encodings whose lower half is ASCII: each byte is one character and an ASCII
+# byte is that ASCII character, whatever surrounds it.
+_SINGLE_BYTE_ASCII = frozenset(
+    name
+    for name in _CODECS
+    if name.startswith(("windows-", "iso-8859-", "koi8-"))
+    or name in ("macintosh", "x-mac-cyrillic", "ibm866")
+)
+
+
+def single_byte_ascii(name: str) -> bool:
+    """Is `name` (a WHATWG name) a single-byte encoding that reads ASCII bytes as ASCII?
+
+    Then ASCII-only bytes of a page in it read the same as UTF-8.
+    """
+    return name in _SINGLE_BYTE_ASCII
 
 
 def decode_with(body: bytes, encoding: str) -> str:

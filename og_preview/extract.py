@@ -10,15 +10,16 @@ from __future__ import annotations
 import codecs
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import lxml.html
 from extruct.opengraph import OpenGraphExtractor
-from lxml.html import HtmlElement
+from lxml import etree
+from lxml.html import HtmlComment, HtmlElement, HtmlEntity, HtmlProcessingInstruction
 
 from .challenge import looks_like_challenge
 from .clean import clean_date, clean_lang, clean_text, clean_url, looks_like_url, origin_favicon
-from .decode import decode_with, sniff_encoding
+from .decode import declared_encoding, decode_with, single_byte_ascii, sniff_encoding
 from .jsonld import JsonLdView, extract_jsonld
 from .meta import (
     OG_PREFIXES,
@@ -36,7 +37,24 @@ __all__ = ["Extraction", "extract", "extract_bytes"]
 _OG = OpenGraphExtractor()
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*>", re.IGNORECASE)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL_BYTES = bytes([*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
+# lxml.html's parser, but every element an HtmlElement: lxml.html's own parser asks a
+# Python lookup for the class of each element it hands out (form, input, label...).
 _PARSER = lxml.html.HTMLParser(recover=True, no_network=True, remove_blank_text=False)
+_PARSER.set_element_class_lookup(
+    etree.ElementDefaultClassLookup(
+        element=HtmlElement, comment=HtmlComment, pi=HtmlProcessingInstruction, entity=HtmlEntity
+    )
+)
+
+
+# How much of a page's bytes `extract_bytes` checks before using them as UTF-8 (see there):
+# "" nothing (they are UTF-8), "utf-8" the bytes kept must be UTF-8, "ascii" ASCII.
+_Check = Literal["", "utf-8", "ascii"]
+
+
+class _NotUtf8(Exception):
+    """The kept bytes fail the check: the page is decoded the careful way."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,12 +63,16 @@ class Extraction:
     challenge: bool  # the content looks like a bot-challenge interstitial
 
 
-def parse_tree(doc: str) -> HtmlElement | None:
-    """One lxml parse of a (small) document; None when there is nothing to parse."""
+def parse_tree(doc: str, controls: bool = True) -> HtmlElement | None:
+    """One lxml parse of a (small) document; None when there is nothing to parse.
+
+    `controls=False`: the caller knows `doc` has no control characters.
+    """
     if _XML_DECL.match(doc):
         doc = _XML_DECL.sub("", doc, count=1)
-    doc = _CONTROL.sub("", doc)
-    if not doc.strip():
+    if controls:
+        doc = _CONTROL.sub("", doc)
+    if not doc or doc.isspace():
         return None
     try:
         return lxml.html.document_fromstring(doc, parser=_PARSER)
@@ -58,8 +80,31 @@ def parse_tree(doc: str) -> HtmlElement | None:
         return None
 
 
-def _og_namespaces(root: HtmlElement) -> tuple[str, ...]:
+def _parse_fragments(doc: bytes, check: _Check) -> HtmlElement | None:
+    """`parse_tree` of UTF-8 bytes; raise `_NotUtf8` when they fail `check`."""
+    if not check:
+        text = doc.decode("utf-8", "replace")
+    elif check == "ascii":
+        if not doc.isascii():
+            raise _NotUtf8
+        text = doc.decode("ascii")
+    else:
+        try:
+            text = doc.decode("utf-8")
+        except UnicodeDecodeError:
+            raise _NotUtf8 from None
+    # (a control character is one byte in UTF-8: looking for them in the bytes is cheap)
+    return parse_tree(text, len(doc.translate(None, _CONTROL_BYTES)) != len(doc))
+
+
+def _og_namespaces(root: HtmlElement, page: Page) -> tuple[str, ...]:
     """Prefixes extruct's OpenGraph extractor recognises beyond our OG family (e.g. product:)."""
+    if (
+        root.get("prefix") is None
+        and all(head.get("prefix") is None for head in root.iter("head"))
+        and not any(key.startswith("product:") for key, _value in page.metas)
+    ):
+        return ()  # extruct knows nothing beyond our OG family then: no need to ask it
     extra: list[str] = []
     try:
         for item in _OG.extract_items(root):
@@ -317,26 +362,36 @@ def _extract_utf8(
     content_language: str | None,
     include_jsonld: bool,
     fast: bool,
+    check: _Check = "",
 ) -> Extraction:
-    """The extraction proper, on the page as UTF-8 bytes."""
+    """The extraction proper, on the page as UTF-8 bytes.
+
+    `check`: how the bytes kept must be checked (raising `_NotUtf8`), see `extract_bytes`.
+    """
     try:
         scan = Scan(data)
-        root = parse_tree(scan.document() if fast else data.decode("utf-8", "replace"))
+        if fast:
+            root = _parse_fragments(scan.document(), check)
+        else:
+            root = parse_tree(data.decode("utf-8", "replace"))
         if root is None:
-            return Extraction(_empty(base_url), looks_like_challenge(scan.lower))
+            return Extraction(_empty(base_url), looks_like_challenge(data))
         page = collect(root)
         jsonld = extract_jsonld(page.scripts)
         ld = JsonLdView(jsonld)
         no_author, no_date = _missing(page, ld) if fast else (False, False)
         if no_author or no_date:
             body = scan.body_document(author=no_author, date=no_date)
-            body_root = parse_tree(body) if body else None
+            body_root = _parse_fragments(body, check) if body else None
             if body_root is not None:
                 collect(body_root, page)
-        metadata = _fields(page, jsonld, ld, base_url, content_language, _og_namespaces(root))
+        metadata = _fields(page, jsonld, ld, base_url, content_language, _og_namespaces(root, page))
         if not include_jsonld:
             metadata = Metadata(**{**metadata.as_fields(), "jsonld": []})
-        return Extraction(metadata, looks_like_challenge(scan.lower, page.title))
+        described = bool(metadata.og or metadata.twitter or page.scripts)
+        return Extraction(metadata, looks_like_challenge(data, page.title, described))
+    except _NotUtf8:
+        raise
     except Exception:  # a bug must not cost the batch a URL: degrade to nothing
         try:
             return Extraction(_empty(base_url), False)
@@ -374,7 +429,23 @@ def extract_bytes(
     """decode_html + extract; a top-level picklable function run in worker processes.
 
     UTF-8 pages (most of the web) are scanned as they are, without decoding all of them.
+    The encoding is not checked against all of the page either (that costs as much as the
+    rest of the extraction): a page that declares UTF-8, or nothing, is read as UTF-8 when
+    the bytes extraction keeps are UTF-8 (they are all that is decoded), and a page that
+    declares a legacy encoding is read as it is when the bytes kept are ASCII (the same
+    text in either); otherwise it is decoded as `decode_html` does it.
     """
+    declared = declared_encoding(body, header_charset)
+    check: _Check = ""
+    if declared is None or (declared == "utf-8" and not body.startswith(codecs.BOM_UTF8)):
+        check = "utf-8"
+    elif declared is not None and single_byte_ascii(declared):
+        check = "ascii"
+    if check:
+        try:
+            return _extract_utf8(body, base_url, content_language, include_jsonld, True, check)
+        except _NotUtf8:
+            pass
     encoding = sniff_encoding(body, header_charset)
     if encoding == "utf-8":
         data = body[3:] if body.startswith(codecs.BOM_UTF8) else body

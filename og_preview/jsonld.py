@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -29,6 +30,8 @@ _SURROGATE = re.compile("[\ud800-\udfff]")  # lone halves from "\\ud800" escapes
 
 
 def _text(value: str, cap: int) -> str:
+    if value.isascii():
+        return value[:cap]
     return _SURROGATE.sub("\ufffd", value[:cap])
 
 
@@ -67,6 +70,36 @@ def _bounded(value: Any, depth: int, budget: _Budget) -> Any:
     return None
 
 
+def _maybe_wrapped(text: str) -> bool:
+    """Can `_WRAPPER` match `text`? (It scans all of it: worth skipping for big scripts.)"""
+    start, end = text[:200].lstrip(), text[-200:].rstrip()
+    if not start or not end:  # a long run of white space: let the regex decide
+        return True
+    return start.startswith(("//", "<![CDATA[", "<!--")) or end.endswith(("]]>", "-->"))
+
+
+def _items(script: HtmlElement, text: str) -> list[Any]:
+    """extruct's JSON-LD items of one script.
+
+    Valid JSON (nearly all of it) is read with `json.loads(strict=False)`, as extruct reads
+    it, without extruct's per-script XPath; JSON that `json.loads` rejects goes through
+    extruct's `JsonLdExtractor`, which also tolerates comments and other breakage.
+    """
+    try:
+        data = json.loads(text, strict=False)
+    except ValueError:
+        if text != script.text:
+            script.text = text
+        if script.get("type") != "application/ld+json":
+            script.set("type", "application/ld+json")  # extruct matches the exact value
+        return list(_EXTRACTOR.extract_items(script))
+    if isinstance(data, list):
+        return [item for item in data if item]
+    if isinstance(data, dict) and data:
+        return [data]
+    return []
+
+
 def extract_jsonld(scripts: Iterable[HtmlElement]) -> list[Any]:
     """The JSON-LD objects of the given `<script>` elements; bad scripts are skipped."""
     budget = _Budget(MAX_NODES)
@@ -75,15 +108,12 @@ def extract_jsonld(scripts: Iterable[HtmlElement]) -> list[Any]:
         if budget.left <= 0:
             break
         text = script.text or ""
-        if not text.strip() or len(text) > MAX_SCRIPT:
+        if not text or text.isspace() or len(text) > MAX_SCRIPT:
             continue
-        unwrapped = _WRAPPER.sub("", text)
-        if unwrapped != text:  # CDATA or comment wrappers around the JSON
-            script.text = unwrapped
-        if script.get("type") != "application/ld+json":
-            script.set("type", "application/ld+json")  # extruct matches the exact value
+        if _maybe_wrapped(text):
+            text = _WRAPPER.sub("", text)  # CDATA or comment wrappers around the JSON
         try:
-            items = _EXTRACTOR.extract_items(script)
+            items = _items(script, text)
         except Exception:  # invalid JSON, too deep, ...: skip this script
             continue
         for item in items:
@@ -182,8 +212,10 @@ class JsonLdView:
 
     def __init__(self, objects: list[Any]) -> None:
         nodes = list(self._nodes(objects))
-        main = [n for n in nodes if _types(n) & _ARTICLE_TYPES]
-        self.nodes = main + [n for n in nodes if not _types(n) & _ARTICLE_TYPES]
+        is_main = [bool(_types(n) & _ARTICLE_TYPES) for n in nodes]
+        self.nodes = [n for n, m in zip(nodes, is_main, strict=True) if m] + [
+            n for n, m in zip(nodes, is_main, strict=True) if not m
+        ]
         self._by_id = {n["@id"]: n for n in nodes if isinstance(n.get("@id"), str)}
 
     @staticmethod

@@ -37,13 +37,23 @@ class Page:
     bylines: list[str] = field(default_factory=list)  # rel=author / class~byline texts
     byline_checks: int = 0
     class_dates: list[str] = field(default_factory=list)  # ISO text of class~published elements
+    # key -> its first non-empty value, built on first use (and again if metas grew)
+    _first: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
+    _indexed: int = field(default=-1, repr=False, compare=False)
 
     def first(self, *keys: str) -> str | None:
         """The first non-empty value of any of `keys`, in the order of `keys`."""
-        for key in keys:
+        index = self._first
+        if self._indexed != len(self.metas):
+            index.clear()
             for name, value in self.metas:
-                if name == key and value.strip():
-                    return value
+                if name not in index and value.strip():
+                    index[name] = value
+            self._indexed = len(self.metas)
+        for key in keys:
+            found = index.get(key)
+            if found is not None:
+                return found
         return None
 
 
@@ -53,24 +63,40 @@ def _in_svg(element: HtmlElement) -> bool:
 
 _BYLINE = re.compile(r"byline|author|writtenby", re.IGNORECASE)
 _DATE_MARK = re.compile(r"publish|timestamp|pubdate|post-?date|entry-?date|article-?date", re.I)
+_DATE_MARK_LOW = re.compile(r"pubdate|post-?date|entry-?date|article-?date")  # lower-cased ASCII
 _ISO_TEXT = re.compile(
     r"^\s*\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?\s*$"
 )
 MAX_BYLINE = 100
 
 
-def _body_signals(page: Page, el: HtmlElement) -> None:
-    """Dates and bylines written in the body (`<time>`, itemprop, rel=author, class~byline)."""
+def _marked(marks: str) -> tuple[bool, bool]:
+    """Do class/id `marks` mark a date, a byline?"""
+    if marks.isascii():  # (re.I matches non-ASCII look-alikes too: the regexes for those)
+        low = marks.lower()
+        return (
+            "publish" in low
+            or "timestamp" in low
+            or ("date" in low and _DATE_MARK_LOW.search(low) is not None)
+        ), ("byline" in low or "author" in low or "writtenby" in low)
+    return _DATE_MARK.search(marks) is not None, _BYLINE.search(marks) is not None
+
+
+def _body_signals(page: Page, el: HtmlElement, attrs: dict[str, str]) -> None:
+    """Dates and bylines written in the body (`<time>`, itemprop, rel=author, class~byline).
+
+    `attrs`: the attributes of `el` (one `items()` call is cheaper than several `get`s).
+    """
     tag = el.tag
-    itemprop = (el.get("itemprop") or "").lower()
+    itemprop = (attrs.get("itemprop") or "").lower()
     if tag == "time":
-        when = el.get("datetime")
+        when = attrs.get("datetime")
         if when and len(page.times) < 20:
-            marked = el.get("pubdate") is not None or "datepublished" in itemprop
+            marked = "pubdate" in attrs or "datepublished" in itemprop
             page.times.append((when, marked))
     if itemprop:
         if "datepublished" in itemprop:
-            value = el.get("content") or el.get("datetime") or el.get("title")
+            value = attrs.get("content") or attrs.get("datetime") or attrs.get("title")
             if not value:
                 inner = next(
                     (t.get("datetime") for t in el.iter("time") if t.get("datetime")), None
@@ -84,14 +110,17 @@ def _body_signals(page: Page, el: HtmlElement) -> None:
             value = node.get("content") or node.text_content()
             if value and value.strip():
                 page.item_authors.append(value)
-    marks = f"{el.get('class') or ''} {el.get('id') or ''}"
-    if len(page.class_dates) < 3 and _DATE_MARK.search(marks) and len(el) == 0:
+    klass, ident = attrs.get("class"), attrs.get("id")
+    date_mark, byline_mark = (
+        _marked(f"{klass or ''} {ident or ''}") if klass or ident else (False, False)
+    )
+    if date_mark and len(page.class_dates) < 3 and len(el) == 0:
         stamp = el.text or ""
         if _ISO_TEXT.match(stamp):  # an ISO 8601 time as the text of a date-marked element
             page.class_dates.append(stamp.strip())
     if len(page.bylines) < 5 and page.byline_checks < 30:
-        rel = (el.get("rel") or "").lower()
-        if "author" in rel.split() or "author" in itemprop or _BYLINE.search(marks):
+        rel = attrs.get("rel")
+        if byline_mark or "author" in itemprop or (rel and "author" in rel.lower().split()):
             page.byline_checks += 1
             text = clean_text(el.text_content(), cap=1000)
             if text and len(text) < MAX_BYLINE:
@@ -106,37 +135,42 @@ def collect(root: HtmlElement, page: Page | None = None) -> Page:
     """
     if page is not None:
         for el in root.iter():
-            if isinstance(el.tag, str) and el.attrib:
-                _body_signals(page, el)
+            if isinstance(el.tag, str):
+                items = el.items()
+                if items:
+                    _body_signals(page, el, dict(items))
         return page
     page = Page()
     if str(root.tag) == "html":
         page.lang = root.get("lang") or root.get("xml:lang")
+    metas, links = page.metas, page.links
     for el in root.iter():
         tag = el.tag
         if not isinstance(tag, str):
             continue  # comments, processing instructions
         if tag == "meta":
-            value = el.get("content")
+            attrs = dict(el.items())
+            value = attrs.get("content")
             if value is None:
-                value = el.get("value")
+                value = attrs.get("value")
             if value is None:
                 continue
-            prop, name = el.get("property"), el.get("name")
+            prop, name = attrs.get("property"), attrs.get("name")
             if prop:
-                page.metas.append((prop.strip().lower(), value))
+                metas.append((prop.strip().lower(), value))
             if name and name != prop:
-                page.metas.append((name.strip().lower(), value))
-            itemprop = el.get("itemprop")
+                metas.append((name.strip().lower(), value))
+            itemprop = attrs.get("itemprop")
             if itemprop:
                 page.itemprops.setdefault(itemprop.strip().lower(), value)
-            equiv = el.get("http-equiv")
+            equiv = attrs.get("http-equiv")
             if equiv and equiv.strip().lower() == "content-language":
                 page.content_language = page.content_language or value
         elif tag == "link":
-            rel, href = el.get("rel"), el.get("href")
+            attrs = dict(el.items())
+            rel, href = attrs.get("rel"), attrs.get("href")
             if rel and href:
-                page.links.append((rel.lower().split(), href, el.get("sizes") or ""))
+                links.append((rel.lower().split(), href, attrs.get("sizes") or ""))
         elif tag == "title":
             if page.title is None and not _in_svg(el):
                 page.title = el.text_content()
@@ -151,8 +185,9 @@ def collect(root: HtmlElement, page: Page | None = None) -> Page:
         elif tag in ("head", "html", "style", "body"):
             continue
         else:
-            if el.attrib:
-                _body_signals(page, el)
+            items = el.items()
+            if items:
+                _body_signals(page, el, dict(items))
     return page
 
 

@@ -8,9 +8,10 @@ small document for one lxml parse. `Scan.body_document()` is asked for only
 when those leave author or date unknown: the body's `<time>` tags and the
 elements marked as author / byline / datePublished, cut out as small windows.
 
-Scanning runs on the page's UTF-8 bytes and a lower-cased copy (`bytes.lower`
-is ASCII-only, so both share indices): literal searches on bytes are many
-times faster than case-insensitive regexes on a str.
+Scanning runs on the page's UTF-8 bytes: one regex pass (`_TOKEN`) finds the
+tags we keep and jumps over comments, scripts and styles, matching tag names
+case-insensitively without lower-casing the page. `body_document()` lower-cases
+only the parts of the body where its words can be (not its big scripts).
 """
 
 from __future__ import annotations
@@ -26,109 +27,125 @@ MAX_WINDOW = 1500  # bytes of a byline / date element kept
 MAX_WINDOWS = 12
 MAX_TIMES = 10
 MAX_SIGNAL_HITS = 2000
+BIG_SKIP = 2048  # skipped regions at least this long are not searched for signal words
 
-_HEAD_END = re.compile(rb"</head\s*>")
-_BODY_START = re.compile(rb"<body[\s>/]")
-_TAG = re.compile(rb"<(?:!--|script|style|meta|link|base|title|html|head|time)")
-_START_TAG = re.compile(rb"""<[a-zA-Z]+\b(?:[^>"']|"[^"]*"|'[^']*')*>""")
-_SCRIPT_END = re.compile(rb"</script\s*>")
-_STYLE_END = re.compile(rb"</style\s*>")
-_TITLE_END = re.compile(rb"</title\s*>")
+_HEAD_END = re.compile(rb"</(?i:head)\s*>")
+_BODY_START = re.compile(rb"<(?i:body)[\s>/]")
+# A tag name ends at whitespace, "/", ">" or the end of the page (`<metadata>` is not ours).
+_NAME_END = rb"(?=[ \t\n\r\f/>]|\Z)"
+# The start of a token of ours; the end of a comment, script, style or title is searched
+# for separately (faster than consuming them in this pattern). Possessive quantifiers
+# keep every part linear.
+_TOKEN = re.compile(
+    # a cheap filter first (the first three letters of our names): most "<" are not ours
+    rb"<(?=[!sSmMlLbBtThH][-cCtTeEiIaA][-rRyYtTnNsSmMaA])(?:"
+    rb"(!--)"  # 1: a comment
+    rb"|(?i:script)" + _NAME_END + rb"([^>]*+)(>)?"  # 2: a script's attributes, 3: its ">"
+    rb"|((?i:style|title))"
+    + _NAME_END  # 4
+    # 5: a tag we keep, 6: the rest of its start tag, quote-aware (None: it never ends)
+    + rb"|((?i:meta|link|base|html|head|time))"
+    + _NAME_END
+    + rb"""((?:[^>"']++|"[^"]*+"|'[^']*+')*+>)?"""
+    rb")"
+)
+_SCRIPT_END = re.compile(rb"</(?i:script)\s*>")
+_STYLE_END = re.compile(rb"</(?i:style)\s*>")
+_TITLE_END = re.compile(rb"</(?i:title)\s*>")
 _UNSAFE = re.compile(
-    rb"<(?:script|style|!--|textarea|template|title|iframe|noscript|xmp|plaintext|svg|math|"
+    rb"<(?i:script|style|!--|textarea|template|title|iframe|noscript|xmp|plaintext|svg|math|"
     rb"html|head|body)\b"
 )
 _AUTHOR_WORDS = (b"author", b"byline")
 _DATE_WORDS = (b"publish", b"timestamp")
-_SIGNAL_ATTR = re.compile(rb"""\s(?:itemprop|rel|class|id)\s*=\s*["']?[^"'<>=]*$""")
-_NAME_END = frozenset(b" \t\n\r\f/>")
+_SIGNAL_ATTR = re.compile(rb"""\s(?i:itemprop|rel|class|id)\s*=\s*["']?[^"'<>=]*$""")
 
 
 class Scan:
     """One page's bytes, scanned once for its metadata fragments."""
 
-    __slots__ = ("_skipped", "_time_tags", "body_at", "data", "lower")
+    __slots__ = ("_skipped", "_time_tags", "body_at", "data")
 
-    def __init__(self, data: bytes, lower: bytes | None = None) -> None:
+    def __init__(self, data: bytes) -> None:
         self.data = data
-        self.lower = data.lower() if lower is None else lower
-        end = _HEAD_END.search(self.lower)
+        end = _HEAD_END.search(data)
         if end is not None:
             self.body_at = end.start()
         else:
-            body = _BODY_START.search(self.lower)
-            self.body_at = body.start() if body else len(self.lower)
+            body = _BODY_START.search(data)
+            self.body_at = body.start() if body else len(data)
         self._skipped: list[tuple[int, int]] = []  # comments, scripts and styles, in order
         self._time_tags: list[bytes] = []  # the body's <time> start tags (found by document())
 
-    def document(self) -> str:
-        """The metadata fragments of the page as one small HTML document."""
-        data, lower = self.data, self.lower
+    def document(self) -> bytes:
+        """The metadata fragments of the page as one small HTML document (UTF-8 bytes)."""
+        data = self.data
         html_tag, head_tag = b"<html>", b"<head>"
         want_html = want_head = want_title = True
         parts: list[bytes] = []
         skipped = self._skipped
+        times = self._time_tags
+        body_at = self.body_at
+        search = _TOKEN.search
+        end_of_page = len(data)
         size = 0
         pos = 0
-        end_of_page = len(lower)
         while len(parts) < MAX_FRAGMENTS and size < MAX_FRAGMENT_BYTES:
-            match = _TAG.search(lower, pos)
+            match = search(data, pos)
             if match is None:
                 break
-            start, after = match.start(), match.end()
-            name = lower[start + 1 : after]
-            if name == b"!--":
-                close = lower.find(b"-->", after)
-                pos = end_of_page if close < 0 else close + 3
-                skipped.append((start, pos))
-                continue
-            if after < end_of_page and lower[after] not in _NAME_END:
-                pos = after  # <metadata>, <header>, <linkage>...: not ours
-                continue
-            if name in (b"script", b"style"):
-                open_end = lower.find(b">", after)
-                ender = _SCRIPT_END if name == b"script" else _STYLE_END
-                close_m = ender.search(lower, max(open_end, after))
-                pos = end_of_page if open_end < 0 or close_m is None else close_m.end()
-                if (
-                    name == b"script"
-                    and open_end >= 0
-                    and lower.find(b"ld+json", after, open_end) >= 0
-                ):
+            start, pos = match.span()
+            comment, script_attrs, script_open, raw, name, tag = match.groups()
+            if name is not None:
+                if tag is None:  # an unterminated quote: resume after the next ">"
+                    close = data.find(b">", pos)
+                    if close < 0:
+                        break
+                    pos = close + 1
+                    continue
+                first = name[0] | 0x20
+                if first == 0x68:  # html, head
+                    if name[1] | 0x20 == 0x74:
+                        if want_html:
+                            html_tag, want_html = match.group(0), False
+                    elif want_head:
+                        head_tag, want_head = match.group(0), False
+                elif first == 0x74:  # time
+                    if start >= body_at and len(times) < MAX_TIMES:
+                        times.append(match.group(0) + b"</time>")
+                else:  # meta, link, base
+                    parts.append(match.group(0))
+                    size += pos - start
+            elif script_attrs is not None:
+                if script_open is None:  # a start tag that never ends swallows the page
+                    skipped.append((start, end_of_page))
+                    break
+                close_m = _SCRIPT_END.search(data, pos)
+                pos = end_of_page if close_m is None else close_m.end()
+                if b"ld+json" in script_attrs.lower():
                     parts.append(data[start:pos])
                     size += pos - start
                 else:
                     skipped.append((start, pos))
-                continue
-            if name == b"title":
-                close_m = _TITLE_END.search(lower, after)
+            elif comment is not None:
+                close = data.find(b"-->", pos)
+                pos = end_of_page if close < 0 else close + 3
+                skipped.append((start, pos))
+            elif raw[1] | 0x20 == 0x74:  # style
+                open_end = data.find(b">", pos)
+                if open_end < 0:
+                    skipped.append((start, end_of_page))
+                    break
+                close_m = _STYLE_END.search(data, open_end)
+                pos = end_of_page if close_m is None else close_m.end()
+                skipped.append((start, pos))
+            else:  # title
+                close_m = _TITLE_END.search(data, pos)
                 pos = end_of_page if close_m is None else close_m.end()
                 if want_title:
                     parts.append(data[start:pos] + (b"" if close_m else b"</title>"))
                     want_title = False
-                continue
-            tag = _START_TAG.match(data, start)
-            if tag is None:
-                close = lower.find(b">", after)
-                if close < 0:
-                    break
-                pos = close + 1
-                continue
-            pos = tag.end()
-            if name == b"html":
-                if want_html:
-                    html_tag, want_html = tag.group(0), False
-            elif name == b"head":
-                if want_head:
-                    head_tag, want_head = tag.group(0), False
-            elif name == b"time":
-                if start >= self.body_at and len(self._time_tags) < MAX_TIMES:
-                    self._time_tags.append(tag.group(0) + b"</time>")
-            else:
-                parts.append(tag.group(0))
-                size += pos - start
-        doc = b"".join((html_tag, head_tag, *parts, b"</head><body></body></html>"))
-        return doc.decode("utf-8", "replace")
+        return b"".join((html_tag, head_tag, *parts, b"</head><body></body></html>"))
 
     def _inside_skipped(self, pos: int) -> int:
         """The end of the comment/script/style holding `pos`, else -1."""
@@ -138,36 +155,67 @@ class Scan:
             return skipped[index][1]
         return -1
 
+    def _searchable(self) -> tuple[bytes, list[tuple[int, int, int]]]:
+        """The body minus its big comments, scripts and styles (signal words are not in
+        them), lower-cased, as one buffer; and its pieces: (buffer offset, start, end)."""
+        data = self.data
+        pieces: list[tuple[int, int, int]] = []
+        chunks: list[bytes] = []
+        offset = 0
+        pos, end = self.body_at, len(data)
+        for start, stop in [*self._skipped, (end, end)]:
+            if stop <= pos or (stop - start < BIG_SKIP and start < end):
+                continue
+            if start > pos:
+                pieces.append((offset, pos, start))
+                chunks.append(data[pos:start])
+                offset += start - pos
+            pos = stop
+        return b"".join(chunks).lower(), pieces
+
     def _signal_tags(self, words: tuple[bytes, ...]) -> list[int]:
         """Starts of body tags whose itemprop/rel/class/id contains one of `words`."""
-        lower, cut = self.lower, self.body_at
+        data, cut = self.data, self.body_at
+        lower, pieces = self._searchable()
+        offsets = [offset for offset, _start, _end in pieces]
         starts: set[int] = set()
         hits = 0
         for word in words:
-            pos = lower.find(word, cut)
-            while pos >= 0 and hits < MAX_SIGNAL_HITS:
+            size = len(word)
+            # this word's first MAX_WINDOWS tags (in page order) are all it can add to the
+            # first MAX_WINDOWS tags of all words: stop there
+            mine, last = 0, -1
+            found = lower.find(word)
+            while found >= 0 and hits < MAX_SIGNAL_HITS and mine < MAX_WINDOWS:
+                offset, piece_start, piece_end = pieces[bisect_right(offsets, found) - 1]
+                pos = piece_start + found - offset
+                if pos + size > piece_end:  # across two pieces: not in the page
+                    found = lower.find(word, found + 1)
+                    continue
                 hits += 1
                 skip_to = self._inside_skipped(pos)
                 if skip_to >= 0:
-                    pos = lower.find(word, skip_to)
+                    found = lower.find(word, found + skip_to - pos)
                     continue
-                tag = lower.rfind(b"<", cut, pos)
-                if (
-                    tag >= 0
-                    and tag not in starts
-                    and lower.find(b">", tag, pos) < 0
-                    and 0x61 <= lower[tag + 1] <= 0x7A
-                    and _SIGNAL_ATTR.search(lower, tag, pos)
-                ):
-                    starts.add(tag)
-                pos = lower.find(word, pos + len(word))
+                tag = data.rfind(b"<", cut, pos)
+                if tag > last:  # tags only grow with pos
+                    if tag in starts:
+                        mine, last = mine + 1, tag
+                    elif (
+                        data.find(b">", tag, pos) < 0
+                        and 0x61 <= data[tag + 1] | 0x20 <= 0x7A
+                        and _SIGNAL_ATTR.search(data, tag, pos)
+                    ):
+                        starts.add(tag)
+                        mine, last = mine + 1, tag
+                found = lower.find(word, found + size)
         return sorted(starts)[:MAX_WINDOWS]
 
     def _window(self, start: int) -> bytes:
         """MAX_WINDOW bytes from `start`, cut before anything that could swallow what follows."""
         data = self.data
         stop = min(len(data), start + MAX_WINDOW)
-        unsafe = _UNSAFE.search(self.lower, start + 1, stop)
+        unsafe = _UNSAFE.search(data, start + 1, stop)
         if unsafe:
             stop = unsafe.start()
         elif data.rfind(b"<", start + 1, stop) > data.rfind(b">", start, stop):
@@ -178,9 +226,9 @@ class Scan:
             stop -= 1
         return data[start:stop]
 
-    def body_document(self, *, author: bool = True, date: bool = True) -> str | None:
+    def body_document(self, *, author: bool = True, date: bool = True) -> bytes | None:
         """The body's elements marked as author/byline (`author`) and its `<time>` tags and
-        elements marked as published (`date`); None if there are none.
+        elements marked as published (`date`), as UTF-8 bytes; None if there are none.
 
         Call after `document()` (it records the comments and scripts to skip).
         """
@@ -191,4 +239,4 @@ class Scan:
         )
         if not parts:
             return None
-        return b"".join((b"<html><body>", *parts, b"</body></html>")).decode("utf-8", "replace")
+        return b"".join((b"<html><body>", *parts, b"</body></html>"))

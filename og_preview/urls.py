@@ -43,7 +43,7 @@ def normalise(raw: str) -> str:
         raise InvalidURL("empty URL")
     if len(text) > MAX_URL_LENGTH:
         raise InvalidURL(f"URL longer than {MAX_URL_LENGTH} characters")
-    if _NORMAL.fullmatch(text):
+    if _NORMAL.fullmatch(text) and not text.endswith("?"):  # "?" alone: an empty query
         return text  # the common case: already in normal form
     return _rebuild(text)
 

@@ -434,3 +434,73 @@ def test_result_is_json_friendly() -> None:
 
     fields: dict[str, Any] = meta(m("og:title", "T"), m("og:image", "/i.png")).as_fields()
     assert json.loads(json.dumps(fields))["title"] == "T"
+
+
+# ---------------------------------------------------------------- the scan, bytes and encodings
+
+
+def test_upper_case_tags_are_found_without_lower_casing_the_page() -> None:
+    head = (
+        '<META PROPERTY="og:title" CONTENT="Upper">'
+        '<SCRIPT>var s = \'<meta property="og:description" content="in js">\';</SCRIPT >'
+        '<Link Rel="ICON" HREF="/i.png">'
+    )
+    body = '<TIME DATETIME="2017-01-01">then</TIME><SPAN CLASS="BYLINE">By Sam Upper</SPAN>'
+    fast, full = both(head, body)
+    assert fast == full
+    assert (fast.title, fast.description, fast.icon) == ("Upper", None, "https://example.com/i.png")
+    assert (fast.published, fast.author) == ("2017-01-01", "Sam Upper")
+
+
+def test_an_unterminated_quote_in_a_tag_does_not_hide_the_rest() -> None:
+    head = '<meta name="x" content="unterminated>' + m("og:title", "Next")
+    assert meta(head).title == "Next"
+
+
+def test_the_first_bylines_in_page_order_are_kept() -> None:
+    body = "".join(
+        f'<p class="byline">Writer {i}</p><div class="author-x">A{i}</div>' for i in range(40)
+    )
+    fast, full = both("", body)
+    assert fast.author == full.author == "Writer 0"
+
+
+def test_big_scripts_in_the_body_hide_no_byline() -> None:
+    script = "<script>var author = '" + "x" * 5000 + "';</script>"
+    body = script + '<span class="byline">By Kept Author</span>' + script
+    assert meta("", body).author == "Kept Author"
+
+
+def test_jsonld_that_json_rejects_goes_through_extruct() -> None:
+    head = (
+        '<script type="application/ld+json">\n// a comment line\n'
+        '{"@type": "Article", "author": {"name": "Commented"}}</script>'
+    )
+    md = meta(head)
+    assert ([o["@type"] for o in md.jsonld], md.author) == (["Article"], "Commented")
+
+
+def test_page_declared_utf8_with_legacy_bytes_is_decoded_carefully() -> None:
+    html = '<html><head><meta charset="utf-8"><title>Grüße aus Köln</title></head></html>'
+    body = html.encode("cp1252") + "<p>Ceci est une très belle journée</p>".encode("cp1252") * 30
+    assert extract_bytes(body, BASE).metadata.title == "Grüße aus Köln"
+
+
+def test_page_declared_legacy_with_utf8_bytes_is_utf8() -> None:
+    html = '<html><head><meta charset="iso-8859-1"><title>Grüße</title></head><body>ß</body></html>'
+    assert extract_bytes(html.encode("utf-8"), BASE).metadata.title == "Grüße"
+
+
+def test_legacy_page_with_an_ascii_head_reads_the_same() -> None:
+    html = (
+        '<html><head><meta charset="windows-1252"><title>Plain title</title></head>'
+        "<body><p>caf\xe9</p><span class='byline'>By Ren\xe9e</span></body></html>"
+    )
+    md = extract_bytes(html.encode("cp1252"), BASE).metadata
+    assert (md.title, md.author) == ("Plain title", "Renée")
+
+
+def test_undeclared_legacy_page_is_detected() -> None:
+    html = "<html><head><title>Ceci est très joli, à bientôt</title></head></html>"
+    body = html.encode("cp1252") + "<p>une très belle journée</p>".encode("cp1252") * 30
+    assert extract_bytes(body, BASE).metadata.title == "Ceci est très joli, à bientôt"

@@ -129,3 +129,9 @@ def test_normal_pages_are_not_flagged(html: str) -> None:
 def test_markers_in_big_pages_are_ignored() -> None:
     html = "<title>Article</title>" + "<p>text</p>" * 20_000 + "<!-- _cf_chl_opt -->"
     assert not looks_like_challenge(html.encode().lower(), "Article")
+
+
+def test_markers_in_described_pages_are_ignored() -> None:
+    og = '<meta property="og:title" content="A product page">'
+    assert not extract(og + "<script>window._cf_chl_opt={};</script>", BASE).challenge
+    assert extract(og + "<title>Just a moment...</title>", BASE).challenge
