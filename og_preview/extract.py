@@ -8,12 +8,12 @@ JSON-LD fragments of the body (see `meta.small_document`). `extract` and
 from __future__ import annotations
 
 import codecs
+import functools
 import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import lxml.html
-from extruct.opengraph import OpenGraphExtractor
 from lxml import etree
 from lxml.html import HtmlComment, HtmlElement, HtmlEntity, HtmlProcessingInstruction
 
@@ -34,7 +34,6 @@ from .scan import Scan
 
 __all__ = ["Extraction", "extract", "extract_bytes"]
 
-_OG = OpenGraphExtractor()
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*>", re.IGNORECASE)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _CONTROL_BYTES = bytes([*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
@@ -97,6 +96,14 @@ def _parse_fragments(doc: bytes, check: _Check) -> HtmlElement | None:
     return parse_tree(text, len(doc.translate(None, _CONTROL_BYTES)) != len(doc))
 
 
+@functools.cache
+def _extruct_opengraph() -> Any:
+    """extruct's OpenGraph extractor, imported on first need (see jsonld._extruct_jsonld)."""
+    from extruct.opengraph import OpenGraphExtractor
+
+    return OpenGraphExtractor()
+
+
 def _og_namespaces(root: HtmlElement, page: Page) -> tuple[str, ...]:
     """Prefixes extruct's OpenGraph extractor recognises beyond our OG family (e.g. product:)."""
     if (
@@ -107,7 +114,7 @@ def _og_namespaces(root: HtmlElement, page: Page) -> tuple[str, ...]:
         return ()  # extruct knows nothing beyond our OG family then: no need to ask it
     extra: list[str] = []
     try:
-        for item in _OG.extract_items(root):
+        for item in _extruct_opengraph().extract_items(root):
             for prefix in item.get("namespace", {}):
                 key = f"{str(prefix).lower()}:"
                 if key not in OG_PREFIXES and key != "twitter:" and key not in extra:
