@@ -277,7 +277,10 @@ async def preview_many(
     Consume it inside `contextlib.aclosing(...)`.
     """
     settings = settings or Settings()
-    sem = asyncio.Semaphore(settings.concurrency)
+    # The connectors cap requests on the network at `concurrency` (and `per_host`); twice
+    # as many URLs are handed out so a connection freed while its page is being parsed
+    # takes the next URL at once instead of waiting for the parse and the round trip.
+    sem = asyncio.Semaphore(2 * settings.concurrency)
     done: asyncio.Queue[Preview] = asyncio.Queue()
     tasks: set[asyncio.Task[None]] = set()
     sent = got = 0

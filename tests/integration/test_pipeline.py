@@ -106,17 +106,18 @@ async def test_retry_after_delays_only_that_host(site: Site) -> None:
         return web.Response(text=PAGE, content_type="text/html")
 
     limited_url = site.handler("/limited", limited)
-    slow_url = site.handler("/slow", slow)
+    slow_urls = [site.handler(f"/slow{i}", slow) for i in range(2)]
     later_url = site.handler("/later", fast)
-    settings = SETTINGS.but(concurrency=3, per_host=3)
-    # /limited answers 429 at once; /later starts only when /slow frees a slot (0.3 s),
-    # inside the pause; `localhost` is another host and waits for nothing
-    other_host = slow_url.replace("127.0.0.1", "localhost")
-    records = await collect([limited_url, slow_url, other_host, later_url], settings, None)
+    other_host = site.handler("/other", fast).replace("127.0.0.1", "localhost")
+    settings = SETTINGS.but(concurrency=2, per_host=2)
+    # /limited answers 429 at once and sleeps 1 s before retrying; /later is handed out only
+    # when /slow0 finishes (0.3 s), inside the pause; `localhost` is another host and waits
+    # only for a free connection
+    records = await collect([limited_url, *slow_urls, other_host, later_url], settings, None)
     start = arrivals["/limited@127.0.0.1"]
     assert all(r.ok for r in records)
     assert arrivals["/later@127.0.0.1"] - start >= 0.9
-    assert arrivals["/slow@localhost"] - start < 0.5
+    assert arrivals["/other@localhost"] - start < 0.6
 
 
 async def test_unfinished_urls_stay_pending_when_stopped(site: Site, db_path: Path) -> None:
