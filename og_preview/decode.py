@@ -145,6 +145,29 @@ _LABELS: dict[str, str] = {
     "cp866": "ibm866",
 }
 
+_WEB_CHARSETS = frozenset(
+    {
+        "iso-8859-2",
+        "iso-8859-4",
+        "iso-8859-5",
+        "iso-8859-6",
+        "iso-8859-7",
+        "iso-8859-8",
+        "iso-8859-10",
+        "iso-8859-13",
+        "iso-8859-15",
+        "koi8-r",
+        "koi8-u",
+        "windows-1255",
+        "windows-1257",
+        "windows-1258",
+        "gbk",
+        "iso-2022-jp",
+        "utf-16le",
+        "utf-16be",
+        "ibm866",
+    }
+)  # the WHATWG encodings a detector may fairly pick beyond `_WEB_PREFERENCE`
 _WEB_PREFERENCE = (
     "utf-8",
     "windows-1252",
@@ -262,6 +285,21 @@ def _badly_decoded(body: bytes, name: str) -> bool:
     return False
 
 
+_CODEC_TO_WEB = {"cp866": "ibm866", "cp874": "windows-874", "koi8_r": "koi8-r", "koi8_u": "koi8-u"}
+
+
+def _web_name(codec: str) -> str | None:
+    """A detector's Python codec name (cp1251, iso8859_2) → the WHATWG name."""
+    key = codec.lower().replace("-", "_")
+    if key in _CODEC_TO_WEB:
+        return _CODEC_TO_WEB[key]
+    if re.fullmatch(r"cp125[0-8]", key):
+        return f"windows-{key[2:]}"
+    if match := re.fullmatch(r"iso8859_(\d+)", key):
+        return f"iso-8859-{match.group(1)}"
+    return normalize_charset(codec)
+
+
 def _detect(body: bytes) -> str:
     if body.isascii() or _is_utf8(body):
         return "utf-8"
@@ -280,13 +318,17 @@ def _detect(body: bytes) -> str:
         name
         for m in matches
         if m.chaos <= best.chaos + 0.01 and m.coherence >= best.coherence - 0.15
-        for name in [normalize_charset(m.encoding)]
+        for name in [_web_name(m.encoding)]
         if name is not None
     ]
     for name in _WEB_PREFERENCE:
         if name in tied:
             return name
-    return tied[0] if tied else "windows-1252"
+    # A DOS or Mac code page (cp775, cp437, mac-roman...) "wins" on short Western text
+    # now and then; pages practically never use those: the web's default is windows-1252.
+    if tied and tied[0] in _WEB_CHARSETS:
+        return tied[0]
+    return "windows-1252"
 
 
 def _choose(body: bytes, header_charset: str | None) -> str:

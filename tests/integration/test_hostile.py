@@ -339,9 +339,6 @@ async def test_header_charset_that_lies_is_never_fatal(hostile: Hostile) -> None
     assert record.title is not None and record.title.startswith("Caf")
 
 
-@pytest.mark.xfail(
-    reason="decode.py: charset_normalizer picks cp775 for short cp1252 text (Cafķ ¢ ōquotedö)"
-)
 async def test_header_charset_that_lies_falls_back_to_windows_1252(hostile: Hostile) -> None:
     record = await get(hostile.url("/charset/header-lies"))
     assert record.title == CHARSET_TEXT
