@@ -496,7 +496,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--million-budget",
         type=float,
-        default=120.0,
+        default=240.0,
         help="seconds before the 1M-line run is interrupted (Ctrl-C) and reported as partial",
     )
     p.add_argument("--only", default="", help=f"comma-separated subset of: {', '.join(NAMES)}")
