@@ -25,21 +25,17 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp, DemoServer() as server:
         db = str(Path(tmp) / "demo.db")
         urls = server.urls()
-        run("fetch", urls[0], "--allow-private", "--db", db)
-        run(
-            "batch",
-            "-",
-            "--allow-private",
-            "--db",
-            db,
-            "--no-progress",
-            "--format",
-            "jsonl",
-            stdin="\n".join(urls) + "\n",
-        )
-        run("show", "--db", db, "--format", "table")
+        fetch = ("--allow-private", "--db", db)
+        run("fetch", urls[0], *fetch, "--format", "card")
+        run("fetch", urls[3], *fetch, "--format", "json", "--no-jsonld")
+        lines = "\n".join(urls) + "\n"
+        run("batch", "-", *fetch, "--no-progress", "--format", "table", stdin=lines)
         run("show", "--db", db, "--stats")
-        print(f"\nThe demo site was served on http://127.0.0.1:{server.port}/ and is now stopped.")
+        run("report", "--db", db, "-o", "previews.html", "--order", "url")
+        print(
+            f"\nThe demo site was served on http://127.0.0.1:{server.port}/ and is now stopped."
+            "\nOpen previews.html in a browser to see the previews as cards."
+        )
     return 0
 
 

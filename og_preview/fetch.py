@@ -21,6 +21,7 @@ from aiohttp.abc import AbstractResolver
 from aiohttp.compression_utils import HAS_BROTLI, HAS_ZSTD
 from yarl import URL
 
+from .challenge import looks_like_challenge
 from .config import Settings
 from .hostgate import HostGate
 from .neterrors import classify
@@ -282,7 +283,14 @@ async def _attempt(
         return _Attempt(progress.result(error), retryable)
     if error is not None:
         return _Attempt(progress.result(error), False)
-    return _Attempt(progress.result(), progress.http_status in RETRY_STATUSES)
+    result = progress.result()
+    retryable = progress.http_status in RETRY_STATUSES and not _is_challenge(result)
+    return _Attempt(result, retryable)
+
+
+def _is_challenge(result: FetchResult) -> bool:
+    """A bot-challenge interstitial (a 503 "Just a moment...") will not pass on a retry."""
+    return bool(result.body) and looks_like_challenge(result.body)
 
 
 def _hop_error(target: URL, policy: AddressPolicy) -> ErrorInfo | None:

@@ -68,7 +68,7 @@ def card(preview: Preview) -> Panel:
 def records_table(rows: Sequence[Preview], width: int = 120) -> Table:
     """One line per record: what a person scans for (long values are cut, not wrapped).
     On a narrow terminal only status, url and title/error are shown."""
-    wide = width >= 110
+    wide = width >= 140
     table = Table(show_lines=False, header_style="bold", expand=False, box=None, pad_edge=False)
     table.add_column("status", no_wrap=True, min_width=9)
     url_width = max(20, min(60, (width - 12) // 2))

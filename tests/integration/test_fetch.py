@@ -422,3 +422,13 @@ async def test_cancellation_propagates(site: Site) -> None:
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
+
+
+async def test_a_challenge_page_is_not_retried(site: Site) -> None:
+    """A 503 bot-challenge interstitial will not pass on a retry: one request only."""
+    body = (
+        "<html><head><title>Just a moment...</title></head>"
+        "<body><script>window._cf_chl_opt={};</script></body></html>"
+    )
+    result = await get(site.page("/challenge", body, status=503))
+    assert (result.http_status, result.attempts, site.hits["/challenge"]) == (503, 1, 1)
