@@ -267,8 +267,7 @@ async def run_batch(
                     warn(f"{record.url}: {record.error.kind.value}: {record.error.message}")
     finally:
         counter.cancel()
-        progress.set_total(counts.total)
-        progress.update(counts)
+        progress.finish(counts)
 
 
 @app.command()

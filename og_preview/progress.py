@@ -58,6 +58,7 @@ class Progress(Protocol):
     ) -> None: ...
     def set_total(self, total: int | None) -> None: ...
     def update(self, counts: Counts) -> None: ...
+    def finish(self, counts: Counts) -> None: ...
 
 
 class NullProgress:
@@ -73,6 +74,9 @@ class NullProgress:
         pass
 
     def update(self, counts: Counts) -> None:
+        pass
+
+    def finish(self, counts: Counts) -> None:
         pass
 
 
@@ -140,6 +144,7 @@ class RichProgress:
         self._bar.update(self._task, completed=counts.total, rate=f"{rate:.0f}", outcomes=outcomes)
 
     def finish(self, counts: Counts) -> None:
+        """The final state, whatever the update rate allowed before."""
         self._last = 0.0
         self._bar.update(self._task, total=counts.total)
         self.update(counts)
