@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -83,6 +84,14 @@ def resolve_format(fmt: str, *, terminal_default: str, allowed: Iterable[str]) -
     if fmt == "auto":
         return terminal_default if stdout_is_terminal() else "jsonl"
     return fmt
+
+
+def stdin_is_file() -> bool:
+    """Is stdin a regular file (`< urls.txt`), rather than a pipe or a terminal?"""
+    try:
+        return stat.S_ISREG(os.fstat(sys.stdin.fileno()).st_mode)
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def exit_code(counts: Counts) -> ExitCode:
@@ -258,7 +267,11 @@ async def run_batch(
 
     counter = asyncio.create_task(total())
     try:
-        async with contextlib.aclosing(preview_many(lines, settings, cache)) as results:
+        # a pipe may deliver a line at a time (`tail -f log | og-preview batch -`): take each
+        # as it comes; files are read 256 lines at a time
+        chunk = 1 if "-" in sources and not stdin_is_file() else 256
+        stream = preview_many(lines, settings, cache, read_chunk=chunk)
+        async with contextlib.aclosing(stream) as results:
             async for record in results:
                 writer.write(record)
                 counts.add(record)

@@ -9,7 +9,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 from .config import Settings
@@ -306,8 +306,26 @@ async def preview_many(
         return save(cache, records) if records else records
 
     async with runner(settings) as run:
+        chunks = _input_chunks(lines, read_chunk)
+        reading: asyncio.Future[list[InputURL] | None] = asyncio.ensure_future(anext(chunks, None))
         try:
-            async for chunk in _input_chunks(lines, read_chunk):
+            while True:
+                # Records that finish while the input is slow to come (a pipe delivering
+                # a line now and then) are yielded at once, not when the next line arrives.
+                while not reading.done():
+                    getter: asyncio.Future[Preview] = asyncio.ensure_future(done.get())
+                    racing: set[asyncio.Future[Any]] = {reading, getter}
+                    await asyncio.wait(racing, return_when=asyncio.FIRST_COMPLETED)
+                    if getter.done():
+                        done.put_nowait(getter.result())
+                    else:
+                        getter.cancel()
+                    for record in ready():
+                        yield record
+                chunk = reading.result()
+                if chunk is None:
+                    break
+                reading = asyncio.ensure_future(anext(chunks, None))
                 to_fetch: list[str] = []
                 for item in chunk:
                     sent += 1
@@ -333,9 +351,10 @@ async def preview_many(
                 for record in ready():
                     yield record
         finally:
+            reading.cancel()
             for task in tasks:
                 task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await asyncio.gather(reading, *tasks, return_exceptions=True)
             with contextlib.suppress(Exception):
                 ready()  # finished but not yet saved: keep them
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import select
 import signal
 import subprocess
 import time
@@ -155,3 +156,22 @@ def test_sigint_stops_saves_and_resumes(site: Site, tmp_path: Path) -> None:
     refetched = [url for url, path in paths.items() if site.hits[path] > hits_before[path]]
     assert (proc.returncode, stopped_within < 5, 5 <= len(first) < 40) == (130, True, True)
     assert (refetched, second.returncode, len(json_lines(second.stdout))) == ([], 0, 40)
+
+
+def test_a_slow_pipe_is_previewed_line_by_line(site: Site) -> None:
+    """`producer | og-preview batch -`: each URL is previewed as it arrives, not at EOF."""
+    urls = pages(site, 2)
+    proc = subprocess.Popen(
+        [OG_PREVIEW, "batch", "-", "--allow-private"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write(urls[0] + "\n")
+    proc.stdin.flush()
+    ready, _, _ = select.select([proc.stdout], [], [], 30)  # stdin is still open
+    first = proc.stdout.readline() if ready else ""
+    rest, _ = proc.communicate(urls[1] + "\n", timeout=30)
+    assert (json_lines(first)[0]["url"], len(json_lines(rest)), proc.returncode) == (urls[0], 1, 0)
