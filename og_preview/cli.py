@@ -145,7 +145,7 @@ def fetch(
         if cache is not None:
             cache.close()
     counts = Counts()
-    writer = writer_for(fmt, sys.stdout, single=len(records) == 1)
+    writer = writer_for(fmt, sys.stdout, single=len(records) == 1, jsonld=not no_jsonld)
     with quiet_broken_pipe():
         for record in records:
             counts.add(record)
@@ -217,7 +217,7 @@ def batch(
         RichProgress(no_color="NO_COLOR" in os.environ) if show_progress else NullProgress()
     )
     counts = Counts()
-    writer = writer_for(fmt, sys.stdout)
+    writer = writer_for(fmt, sys.stdout, jsonld=not no_jsonld)
     code = ExitCode.OK
     import asyncio
 

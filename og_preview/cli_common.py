@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from enum import IntEnum
 from pathlib import Path
@@ -10,7 +9,7 @@ from typing import Annotated, NoReturn
 
 import typer
 
-from .config import SettingsError, default_db_path, parse_duration
+from .config import default_db_path
 
 
 class ExitCode(IntEnum):
@@ -42,17 +41,6 @@ def stderr_is_terminal() -> bool:
 
 def resolve_db(db: Path | None) -> Path:
     return db.expanduser() if db is not None else default_db_path()
-
-
-def duration_or_fail(text: str, option: str) -> float:
-    try:
-        return parse_duration(text).total_seconds()
-    except SettingsError as exc:
-        fail(f"{option}: {exc}")
-
-
-def no_color() -> bool:
-    return "NO_COLOR" in os.environ
 
 
 DbOpt = Annotated[

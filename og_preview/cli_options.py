@@ -64,7 +64,10 @@ MaxAgeOpt = Annotated[
     ),
 ]
 NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the cache.")]
-NoJsonldOpt = Annotated[bool, typer.Option("--no-jsonld", help="Leave the jsonld key empty.")]
+NoJsonldOpt = Annotated[
+    bool,
+    typer.Option("--no-jsonld", help="Print jsonld as [] (the cache still keeps it)."),
+]
 
 
 def settings_from(options: Mapping[str, Any], **extra: Any) -> Settings:
@@ -80,7 +83,6 @@ def settings_from(options: Mapping[str, Any], **extra: Any) -> Settings:
             refresh=options["refresh"],
             max_age=parse_duration(options["max_age"]),
             use_cache=not options["no_cache"],
-            include_jsonld=not options["no_jsonld"],
             **extra,
         )
     except SettingsError as exc:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterable
 from typing import IO, Any, Protocol
 
 from .record import Preview
@@ -156,8 +155,26 @@ class CardWriter:
         pass
 
 
-def writer_for(fmt: str, stream: IO[str], *, single: bool = False) -> Writer:
+class WithoutJsonld:
+    """`--no-jsonld`: records are written with `jsonld` empty (the cache keeps it)."""
+
+    def __init__(self, writer: Writer) -> None:
+        self.writer = writer
+
+    def write(self, preview: Preview) -> None:
+        self.writer.write(preview.with_changes(jsonld=[]) if preview.jsonld else preview)
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+def writer_for(fmt: str, stream: IO[str], *, single: bool = False, jsonld: bool = True) -> Writer:
     """A writer for an explicit format (the CLI resolves `auto` first)."""
+    writer = _writer(fmt, stream, single)
+    return writer if jsonld else WithoutJsonld(writer)
+
+
+def _writer(fmt: str, stream: IO[str], single: bool) -> Writer:
     if fmt == "jsonl":
         return JsonLinesWriter(stream)
     if fmt == "json":
@@ -173,12 +190,3 @@ def writer_for(fmt: str, stream: IO[str], *, single: bool = False) -> Writer:
     if fmt == "none":
         return NullWriter()
     raise ValueError(f"unknown format {fmt!r}")
-
-
-def write_all(writer: Writer, previews: Iterable[Preview]) -> int:
-    count = 0
-    for preview in previews:
-        writer.write(preview)
-        count += 1
-    writer.close()
-    return count

@@ -167,10 +167,7 @@ class Previewer:
                 content_language=fetched.content_language,
                 include_jsonld=self.settings.include_jsonld,
             )
-        record = build_record(fetched, extraction, fetched_at)
-        if not self.settings.include_jsonld and record.jsonld:
-            record = record.with_changes(jsonld=[])
-        return record
+        return build_record(fetched, extraction, fetched_at)
 
 
 Run = Callable[[str], Awaitable[Preview]]

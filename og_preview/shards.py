@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from multiprocessing.context import ForkServerContext, SpawnContext
 from multiprocessing.process import BaseProcess
-from typing import Any
 
 from .config import Settings
 from .record import ErrorKind, Preview, error_preview
@@ -241,14 +240,3 @@ class ShardPool:
             with contextlib.suppress(OSError):
                 worker.conn.close()
         self._workers.clear()
-
-
-def describe(settings: Settings) -> dict[str, Any]:
-    """How a run will be split (for --verbose and tests)."""
-    wanted = default_workers() if settings.parse_workers is None else settings.parse_workers
-    size = worker_count(settings, wanted)
-    return {
-        "workers": size,
-        "concurrency": [share(settings.concurrency, size, i) for i in range(size)],
-        "per_host": [share(settings.per_host, size, i) for i in range(size)],
-    }

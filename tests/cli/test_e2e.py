@@ -140,3 +140,22 @@ def test_invalid_url_is_a_record_exit_1() -> None:
 def test_help_lists_commands() -> None:
     result = run("--help")
     assert all(cmd in result.stdout for cmd in ("fetch", "batch", "show", "parse"))
+
+
+JSONLD_PAGE = (
+    '<html><head><title>T</title><script type="application/ld+json">'
+    '{"@type": "Article", "headline": "H"}</script></head></html>'
+)
+
+
+def test_no_jsonld_drops_it_from_output_fresh_or_cached(site: Site) -> None:
+    url = site.page("/ld", JSONLD_PAGE)
+    fresh = json.loads(run("fetch", url, "--allow-private", "--no-jsonld", "-f", "json").stdout)
+    cached = json.loads(run("fetch", url, "--allow-private", "--no-jsonld", "-f", "json").stdout)
+    full = json.loads(run("fetch", url, "--allow-private", "-f", "json").stdout)
+    assert (fresh["jsonld"], cached["jsonld"], cached["from_cache"], len(full["jsonld"])) == (
+        [],
+        [],
+        True,
+        1,
+    )
