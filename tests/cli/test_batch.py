@@ -175,3 +175,33 @@ def test_a_slow_pipe_is_previewed_line_by_line(site: Site) -> None:
     first = proc.stdout.readline() if ready else ""
     rest, _ = proc.communicate(urls[1] + "\n", timeout=30)
     assert (json_lines(first)[0]["url"], len(json_lines(rest)), proc.returncode) == (urls[0], 1, 0)
+
+
+def test_progress_shows_on_a_terminal_stderr(site: Site) -> None:
+    """With stderr on a terminal: a live bar with done/total and counts; stdout stays JSON."""
+    import pty
+
+    urls = pages(site, 3)
+    reader_fd, terminal_fd = pty.openpty()
+    proc = subprocess.Popen(
+        [OG_PREVIEW, "batch", "-", "--allow-private"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=terminal_fd,
+        text=True,
+        env={**os.environ, "COLUMNS": "160"},
+    )
+    out, _ = proc.communicate("\n".join(urls) + "\n", timeout=60)
+    os.close(terminal_fd)
+    shown = b""
+    while select.select([reader_fd], [], [], 0.5)[0]:
+        try:
+            chunk = os.read(reader_fd, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(reader_fd)
+    text = shown.decode("utf-8", "replace")
+    assert (len(json_lines(out)), "3/3" in text, "3 processed" in text) == (3, True, True)
