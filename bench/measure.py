@@ -96,8 +96,9 @@ def role(pid: int) -> str:
         return "?"
     if "resource_tracker" in cmd:
         return "resource tracker"
-    if "multiprocessing" in cmd:  # forked workers share their forkserver's command line
-        return "parse pool"
+    # workers forked by og-preview share its command line (or their forkserver's)
+    if "multiprocessing" in cmd or "og-preview" in cmd or "og_preview" in cmd:
+        return "workers"
     return "other"
 
 

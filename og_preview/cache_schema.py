@@ -153,6 +153,9 @@ def _v1_to_v2(db: Database) -> None:
 MIGRATIONS: dict[int, Callable[[Database], None]] = {1: _v1_to_v2}
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def dumps(value: object) -> str:
     """JSON text as stored in the JSON columns (compact, UTF-8 kept readable)."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return _ENCODER.encode(value)

@@ -51,6 +51,7 @@ from .urls import InputError
 
 if TYPE_CHECKING:
     from .cache import Cache
+    from .shards import ShardPool
 
 app = typer.Typer(
     name="og-preview",
@@ -211,7 +212,19 @@ def batch(
     fmt = resolve_format(
         fmt, terminal_default="none", allowed=("json", "jsonl", "csv", "table", "urls")
     )
-    cache = open_cache(db, settings)
+    from .pipeline import worker_pool
+
+    # the workers are forked first, while this process has no thread, no event loop and
+    # no open cache: they start at once with what this process imported
+    pool = worker_pool(settings)
+    if pool is not None:
+        pool.fork_now()
+    try:
+        cache = open_cache(db, settings)
+    except BaseException:
+        if pool is not None:
+            pool.shutdown()
+        raise
     show_progress = not (no_progress or quiet) and stderr_is_terminal()
     progress: Progress = (
         RichProgress(no_color="NO_COLOR" in os.environ) if show_progress else NullProgress()
@@ -225,7 +238,15 @@ def batch(
         with quiet_broken_pipe(), progress:
             asyncio.run(
                 run_batch(
-                    read_lines(sources), sources, settings, cache, writer, counts, progress, verbose
+                    read_lines(sources),
+                    sources,
+                    settings,
+                    cache,
+                    writer,
+                    counts,
+                    progress,
+                    verbose,
+                    pool,
                 )
             )
             writer.close()
@@ -239,6 +260,8 @@ def batch(
     except InputError as exc:
         fail(str(exc))
     finally:
+        if pool is not None:
+            pool.shutdown()  # (already done unless the run was cut short)
         if cache is not None:
             cache.close()
     if not quiet:
@@ -255,6 +278,7 @@ async def run_batch(
     counts: Counts,
     progress: Progress,
     verbose: bool,
+    pool: ShardPool | None = None,
 ) -> None:
     import asyncio
 
@@ -270,7 +294,7 @@ async def run_batch(
         # a pipe may deliver a line at a time (`tail -f log | og-preview batch -`): take each
         # as it comes; files are read 256 lines at a time
         chunk = 1 if "-" in sources and not stdin_is_file() else 256
-        stream = preview_many(lines, settings, cache, read_chunk=chunk)
+        stream = preview_many(lines, settings, cache, read_chunk=chunk, pool=pool)
         async with contextlib.aclosing(stream) as results:
             async for record in results:
                 writer.write(record)

@@ -1,14 +1,15 @@
-"""One lxml parse → extruct (OpenGraph, JSON-LD) + our fallbacks → a clean `Metadata`.
+"""One lxml parse → OpenGraph, Twitter, JSON-LD + our fallbacks → a clean `Metadata`.
 
 Only what metadata needs is parsed: the head, plus the `<meta>`, `<link>` and
-JSON-LD fragments of the body (see `meta.small_document`). `extract` and
+JSON-LD fragments of the body (see `scan.Scan`). OpenGraph namespaces and JSON-LD
+are read as extruct's extractors read them (tests/unit/test_extruct_parity.py holds
+us to that), without importing extruct. `extract` and
 `extract_bytes` never raise: the worst case is a `Metadata` of Nones.
 """
 
 from __future__ import annotations
 
 import codecs
-import functools
 import re
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -96,31 +97,54 @@ def _parse_fragments(doc: bytes, check: _Check) -> HtmlElement | None:
     return parse_tree(text, len(doc.translate(None, _CONTROL_BYTES)) != len(doc))
 
 
-@functools.cache
-def _extruct_opengraph() -> Any:
-    """extruct's OpenGraph extractor, imported on first need (see jsonld._extruct_jsonld)."""
-    from extruct.opengraph import OpenGraphExtractor
+# extruct's OpenGraph extractor, read the same way (extruct.opengraph), without importing
+# extruct: that loads every syntax it knows (RDFa, microformats...) at ~0.25 s a process.
+_PREFIX_ATTR = re.compile(r"\s*(\w+):\s*([^\s]+)")
+_EXTRUCT_OG_NAMESPACES = frozenset(
+    ("og", "music", "video", "article", "book", "profile", "product")
+)
 
-    return OpenGraphExtractor()
+
+def _declared_prefixes(element: HtmlElement | None) -> list[str]:
+    if element is None:
+        return []
+    return [name for name, _uri in _PREFIX_ATTR.findall(element.get("prefix") or "")]
 
 
 def _og_namespaces(root: HtmlElement, page: Page) -> tuple[str, ...]:
-    """Prefixes extruct's OpenGraph extractor recognises beyond our OG family (e.g. product:)."""
+    """Prefixes extruct's OpenGraph extractor recognises beyond our OG family (e.g. product:).
+
+    As extruct does it: for each `<head>`, the prefixes declared on the document's `<html>`
+    and on that head, plus the known OG namespaces its `<meta property content>` children
+    use, count when at least one of those children uses one of them.
+    """
     if (
         root.get("prefix") is None
         and all(head.get("prefix") is None for head in root.iter("head"))
         and not any(key.startswith("product:") for key, _value in page.metas)
     ):
-        return ()  # extruct knows nothing beyond our OG family then: no need to ask it
+        return ()  # nothing beyond our OG family then
     extra: list[str] = []
-    try:
-        for item in _extruct_opengraph().extract_items(root):
-            for prefix in item.get("namespace", {}):
-                key = f"{str(prefix).lower()}:"
-                if key not in OG_PREFIXES and key != "twitter:" and key not in extra:
-                    extra.append(key)
-    except Exception:
-        return ()
+    first_head = next(root.getroottree().iter("head"), None)
+    parent = first_head.getparent() if first_head is not None else None
+    html = parent if parent is not None and parent.tag == "html" else None
+    for head in root.iter("head"):
+        names = dict.fromkeys(_declared_prefixes(html) + _declared_prefixes(head))
+        used = False
+        for meta in head.iterchildren("meta"):
+            prop, content = meta.get("property"), meta.get("content")
+            if prop is None or content is None:
+                continue
+            ns = prop.partition(":")[0]
+            if ns in _EXTRUCT_OG_NAMESPACES:
+                names[ns] = None
+            used = used or ns in names
+        if not used:
+            continue
+        for name in names:
+            key = f"{name.lower()}:"
+            if key not in OG_PREFIXES and key != "twitter:" and key not in extra:
+                extra.append(key)
     return tuple(extra)
 
 

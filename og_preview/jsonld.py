@@ -1,8 +1,7 @@
-"""JSON-LD: extruct's extractor on our tree, bounded copies, and the values previews use."""
+"""JSON-LD read as extruct reads it, bounded copies, and the values previews use."""
 
 from __future__ import annotations
 
-import functools
 import json
 import re
 from collections.abc import Iterable, Iterator
@@ -77,30 +76,25 @@ def _maybe_wrapped(text: str) -> bool:
     return start.startswith(("//", "<![CDATA[", "<!--")) or end.endswith(("]]>", "-->"))
 
 
-@functools.cache
-def _extruct_jsonld() -> Any:
-    """extruct's JSON-LD extractor, imported on first need: importing extruct loads all of
-    its syntaxes (RDFa, microdata, microformats...) and costs ~0.3 s and ~20 MB a process."""
-    from extruct.jsonld import JsonLdExtractor
-
-    return JsonLdExtractor()
+# extruct's JSON-LD extractor, read the same way (extruct.jsonld), without importing extruct
+# (that loads every syntax it knows, ~0.25 s a process): `json.loads(strict=False)`, and
+# for JSON it rejects, jstyleson (which tolerates comments and trailing commas) after
+# dropping a leading HTML or JavaScript comment line.
+_COMMENT_LINE = re.compile(r"^\s*(//.*|<!--.*-->)")
 
 
-def _items(script: HtmlElement, text: str) -> list[Any]:
-    """extruct's JSON-LD items of one script.
+def _lenient_loads(text: str) -> Any:
+    import jstyleson
 
-    Valid JSON (nearly all of it) is read with `json.loads(strict=False)`, as extruct reads
-    it, without extruct's per-script XPath; JSON that `json.loads` rejects goes through
-    extruct's `JsonLdExtractor`, which also tolerates comments and other breakage.
-    """
+    return jstyleson.loads(_COMMENT_LINE.sub("", text), strict=False)
+
+
+def _items(text: str) -> list[Any]:
+    """The JSON-LD items of one script's text, as extruct reads them."""
     try:
         data = json.loads(text, strict=False)
     except ValueError:
-        if text != script.text:
-            script.text = text
-        if script.get("type") != "application/ld+json":
-            script.set("type", "application/ld+json")  # extruct matches the exact value
-        return list(_extruct_jsonld().extract_items(script))
+        data = _lenient_loads(text)
     if isinstance(data, list):
         return [item for item in data if item]
     if isinstance(data, dict) and data:
@@ -121,7 +115,7 @@ def extract_jsonld(scripts: Iterable[HtmlElement]) -> list[Any]:
         if _maybe_wrapped(text):
             text = _WRAPPER.sub("", text)  # CDATA or comment wrappers around the JSON
         try:
-            items = _items(script, text)
+            items = _items(text)
         except Exception:  # invalid JSON, too deep, ...: skip this script
             continue
         for item in items:

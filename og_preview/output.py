@@ -40,7 +40,12 @@ class Writer(Protocol):
     def close(self) -> None: ...
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False)
+
+
 def dumps(preview: Preview, *, indent: int | None = None) -> str:
+    if indent is None:
+        return _ENCODER.encode(preview.to_dict())
     return json.dumps(preview.to_dict(), ensure_ascii=False, indent=indent)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from asyncio import FIRST_COMPLETED
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from .cache import Cache
     from .extract import Extraction
     from .fetch import FetchResult
+    from .shards import ShardPool
 
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 MEDIA_PREFIXES = ("image/", "video/", "audio/")
@@ -173,15 +175,22 @@ class Previewer:
 Run = Callable[[str], Awaitable[Preview]]
 
 
-@contextlib.asynccontextmanager
-async def runner(settings: Settings) -> AsyncIterator[Run]:
-    """Where URLs are previewed: worker processes (one per core by default, see
-    `shards`), or this process's event loop when `parse_workers` is 0 or one core."""
+def worker_pool(settings: Settings) -> ShardPool | None:
+    """The worker processes `settings` asks for (one per core by default, see `shards`),
+    not started yet; None when URLs are to be previewed in this process's event loop
+    (`parse_workers` 0, or one core)."""
     from .shards import ShardPool, default_workers, worker_count
 
     wanted = default_workers() if settings.parse_workers is None else settings.parse_workers
-    if worker_count(settings, wanted) >= 1:
-        pool = ShardPool(settings, wanted)
+    return ShardPool(settings, wanted) if worker_count(settings, wanted) >= 1 else None
+
+
+@contextlib.asynccontextmanager
+async def runner(settings: Settings, pool: ShardPool | None = None) -> AsyncIterator[Run]:
+    """Where URLs are previewed: `pool` (or the `worker_pool` of `settings`), or this
+    process's event loop when there is none. The pool is closed on exit."""
+    pool = pool or worker_pool(settings)
+    if pool is not None:
         try:
             yield pool.run
         finally:
@@ -259,27 +268,38 @@ async def _input_chunks(lines: Iterable[str], chunk: int) -> AsyncIterator[list[
         yield batch
 
 
+# Finished records are saved (one transaction) and yielded in groups: at most this many,
+# held at most this long. A commit per record cost more than the rest of the main process.
+SAVE_EVERY = 0.05
+SAVE_RECORDS = 256
+
+
 async def preview_many(
     lines: Iterable[str],
     settings: Settings | None = None,
     cache: Cache | None = None,
     *,
     read_chunk: int = 256,
+    pool: ShardPool | None = None,
 ) -> AsyncGenerator[Preview, None]:
     """Preview every URL in `lines` (raw input lines, streamed), yielding one record per
-    distinct input as each finishes. Bounded: at most `settings.concurrency` pages in
-    flight, `settings.per_host` per host. Records are saved before they are yielded;
-    URLs waiting for a fetch are `pending` rows in the cache meanwhile.
+    distinct input as each finishes (within `SAVE_EVERY` seconds). Bounded: at most
+    `settings.concurrency` pages in flight, `settings.per_host` per host. Records are saved
+    before they are yielded; URLs waiting for a fetch are `pending` rows in the cache.
 
-    Consume it inside `contextlib.aclosing(...)`.
+    Consume it inside `contextlib.aclosing(...)`. `pool`: the worker processes to use
+    (`worker_pool(settings)`, maybe started early with `fork_now()`); it is closed at the end.
     """
     settings = settings or Settings()
+    loop = asyncio.get_running_loop()
     # The connectors cap requests on the network at `concurrency` (and `per_host`); twice
     # as many URLs are handed out so a connection freed while its page is being parsed
     # takes the next URL at once instead of waiting for the parse and the round trip.
     sem = asyncio.Semaphore(2 * settings.concurrency)
     done: asyncio.Queue[Preview] = asyncio.Queue()
     tasks: set[asyncio.Task[None]] = set()
+    held: list[Preview] = []  # finished, not saved yet
+    held_since = 0.0
     sent = got = 0
 
     async def one(run: Run, url: str) -> None:
@@ -293,30 +313,46 @@ async def preview_many(
             sem.release()
         await done.put(record)
 
-    def ready() -> list[Preview]:
-        """Everything finished so far, saved in one transaction; then it may be yielded."""
-        nonlocal got
-        records: list[Preview] = []
+    def ready(force: bool = False) -> list[Preview]:
+        """The held records, saved in one transaction, once there are enough of them or the
+        oldest has waited long enough (or `force`); then they may be yielded."""
+        nonlocal got, held_since
         while not done.empty():
-            records.append(done.get_nowait())
+            if not held:
+                held_since = loop.time()
+            held.append(done.get_nowait())
+        if not held or not (
+            force or len(held) >= SAVE_RECORDS or loop.time() - held_since >= SAVE_EVERY
+        ):
+            return []
+        records = held.copy()
+        held.clear()
         got += len(records)
-        return save(cache, records) if records else records
+        return save(cache, records)
 
-    async with runner(settings) as run:
+    def patience() -> float | None:
+        """How long a wait may last before the held records are due."""
+        return max(0.0, held_since + SAVE_EVERY - loop.time()) if held else None
+
+    async def until(*waiting: asyncio.Future[Any]) -> None:
+        """Wait for one of `waiting`, or a record finishing, or held records falling due."""
+        getter: asyncio.Future[Preview] = asyncio.ensure_future(done.get())
+        await asyncio.wait({*waiting, getter}, timeout=patience(), return_when=FIRST_COMPLETED)
+        if getter.done():
+            done.put_nowait(getter.result())
+        else:
+            getter.cancel()
+
+    async with runner(settings, pool) as run:
         chunks = _input_chunks(lines, read_chunk)
         reading: asyncio.Future[list[InputURL] | None] = asyncio.ensure_future(anext(chunks, None))
+        slot: asyncio.Future[Any] | None = None
         try:
             while True:
                 # Records that finish while the input is slow to come (a pipe delivering
                 # a line now and then) are yielded at once, not when the next line arrives.
                 while not reading.done():
-                    getter: asyncio.Future[Preview] = asyncio.ensure_future(done.get())
-                    racing: set[asyncio.Future[Any]] = {reading, getter}
-                    await asyncio.wait(racing, return_when=asyncio.FIRST_COMPLETED)
-                    if getter.done():
-                        done.put_nowait(getter.result())
-                    else:
-                        getter.cancel()
+                    await until(reading)
                     for record in ready():
                         yield record
                 chunk = reading.result()
@@ -335,25 +371,34 @@ async def preview_many(
                 if cache is not None and to_fetch:
                     cache.mark_pending(to_fetch)
                 for url in to_fetch:
-                    for record in ready():
-                        yield record
-                    await sem.acquire()  # back-pressure: input waits for a slot
+                    # back-pressure: the input waits for a slot (records are yielded meanwhile)
+                    slot = asyncio.ensure_future(sem.acquire())
+                    while not slot.done():
+                        await until(slot)
+                        for record in ready():
+                            yield record
+                    slot = None
                     task = asyncio.create_task(one(run, url))
                     tasks.add(task)
                     task.add_done_callback(tasks.discard)
                 for record in ready():
                     yield record
             while got < sent:
-                done.put_nowait(await done.get())
-                for record in ready():
+                if not held and done.empty():
+                    done.put_nowait(await done.get())
+                elif done.empty():
+                    await until()
+                for record in ready(force=got + len(held) + done.qsize() >= sent):
                     yield record
         finally:
             reading.cancel()
+            if slot is not None:
+                slot.cancel()
             for task in tasks:
                 task.cancel()
             await asyncio.gather(reading, *tasks, return_exceptions=True)
             with contextlib.suppress(Exception):
-                ready()  # finished but not yet saved: keep them
+                ready(force=True)  # finished but not yet saved: keep them
 
 
 async def preview_all(

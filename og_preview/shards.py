@@ -20,11 +20,12 @@ import multiprocessing
 import os
 import signal
 import sys
+import threading
 import types
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
-from multiprocessing.context import ForkServerContext, SpawnContext
+from multiprocessing.context import ForkContext, ForkServerContext, SpawnContext
 from multiprocessing.process import BaseProcess
 
 from .config import Settings
@@ -50,9 +51,24 @@ def worker_count(settings: Settings, wanted: int) -> int:
     return max(0, min(wanted, settings.per_host, settings.concurrency))
 
 
-def _worker_main(conn: Connection, settings: Settings) -> None:
-    """A worker process: previews the URLs it is sent until told to stop."""
+def _running_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+def _worker_main(conn: Connection, settings: Settings, inherited: tuple[int, ...] = ()) -> None:
+    """A worker process: previews the URLs it is sent until told to stop.
+
+    `inherited`: descriptors a forked worker got from its parent and must not keep (the
+    other workers' pipes: holding them would hide from a worker that its parent is gone).
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the main process decides when to stop
+    for fd in inherited:
+        with contextlib.suppress(OSError):
+            os.close(fd)
     from . import extract, fetch, pipeline  # noqa: F401  - the heavy imports, once
 
     # Each page allocates thousands of short-lived objects (trees, dicts): collect the
@@ -139,6 +155,32 @@ class ShardPool:
         self._workers: list[_Worker] = []
         self._ids = itertools.count()
         self._starting: asyncio.Task[None] | None = None
+        self._processes: list[tuple[BaseProcess, Connection]] = []  # started, not attached
+
+    def fork_now(self) -> bool:
+        """Start the workers now as forks of this process; False if that is not safe here.
+
+        A fork starts at once with everything this process has imported, and nothing is
+        imported twice, so the workers are busy within milliseconds. It is safe only while
+        this process has no other thread and no event loop: call it at the start of a
+        program (the CLI does, before it opens the cache). Elsewhere (`start`) the workers
+        start from a fresh interpreter instead.
+        """
+        if (
+            self._processes
+            or self.size < 1
+            or sys.platform != "linux"
+            or threading.active_count() > 1
+            or _running_loop()
+        ):
+            return False
+        from . import extract, fetch, pipeline  # noqa: F401  - what the workers run, imported once
+
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        self._launch(multiprocessing.get_context("fork"))
+        return True
 
     async def start(self) -> None:
         """Start the workers (once; later calls wait for the first)."""
@@ -147,15 +189,24 @@ class ShardPool:
         await asyncio.shield(self._starting)
 
     async def _start(self) -> None:
-        # Workers start from a fresh interpreter (forkserver, else spawn), never a fork of
-        # this process with its threads and event loop. Each imports aiohttp and extruct
-        # itself, on its own core; nothing is preloaded, so no memory is held twice.
-        context: ForkServerContext | SpawnContext
-        if "forkserver" in multiprocessing.get_all_start_methods():
-            context = multiprocessing.get_context("forkserver")
-        else:
-            context = multiprocessing.get_context("spawn")
-        pairs = []
+        if not self._processes:
+            # A fresh interpreter (forkserver, else spawn), never a fork of this process
+            # with its threads and event loop. Each imports aiohttp and lxml itself.
+            context: ForkServerContext | SpawnContext
+            if "forkserver" in multiprocessing.get_all_start_methods():
+                context = multiprocessing.get_context("forkserver")
+            else:
+                context = multiprocessing.get_context("spawn")
+            with _no_main_module():
+                self._launch(context)
+        loop = asyncio.get_running_loop()
+        for process, parent in self._processes:
+            worker = _Worker(process=process, conn=parent)
+            self._workers.append(worker)
+            loop.add_reader(parent.fileno(), self._readable, worker)
+
+    def _launch(self, context: ForkContext | ForkServerContext | SpawnContext) -> None:
+        """Create and start the worker processes (their pipes are attached by `_start`)."""
         for index in range(self.size):
             mine = self.settings.but(
                 concurrency=share(self.settings.concurrency, self.size, index),
@@ -163,19 +214,17 @@ class ShardPool:
                 parse_workers=0,
             )
             parent, child = context.Pipe()
+            forked = context.get_start_method() == "fork"
+            inherited = tuple(conn.fileno() for _p, conn in self._processes) if forked else ()
             process = context.Process(
-                target=_worker_main, args=(child, mine), daemon=True, name=f"og-preview-{index}"
+                target=_worker_main,
+                args=(child, mine, inherited),
+                daemon=True,
+                name=f"og-preview-{index}",
             )
-            pairs.append((process, parent, child))
-        loop = asyncio.get_running_loop()
-        with _no_main_module():
-            for process, _, _ in pairs:
-                process.start()
-        for process, parent, child in pairs:
+            process.start()
             child.close()
-            worker = _Worker(process=process, conn=parent)
-            self._workers.append(worker)
-            loop.add_reader(parent.fileno(), self._readable, worker)
+            self._processes.append((process, parent))
 
     def _readable(self, worker: _Worker) -> None:
         try:
@@ -227,16 +276,19 @@ class ShardPool:
         for worker in self._workers:
             with contextlib.suppress(Exception):
                 loop.remove_reader(worker.conn.fileno())
-            with contextlib.suppress(OSError):
-                worker.conn.send(None)
-        await asyncio.to_thread(self._reap)
+        await asyncio.to_thread(self.shutdown)
 
-    def _reap(self) -> None:
-        for worker in self._workers:
-            worker.process.join(2.0)
-            if worker.process.is_alive():
-                worker.process.terminate()
-                worker.process.join(1.0)
+    def shutdown(self) -> None:
+        """Stop the workers, started or only launched, without an event loop."""
+        for _process, conn in self._processes:
             with contextlib.suppress(OSError):
-                worker.conn.close()
+                conn.send(None)
+        for process, conn in self._processes:
+            process.join(2.0)
+            if process.is_alive():
+                process.terminate()
+                process.join(1.0)
+            with contextlib.suppress(OSError):
+                conn.close()
+        self._processes.clear()
         self._workers.clear()

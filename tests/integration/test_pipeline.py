@@ -122,9 +122,17 @@ async def test_retry_after_delays_only_that_host(site: Site) -> None:
 
 async def test_unfinished_urls_stay_pending_when_stopped(site: Site, db_path: Path) -> None:
     """Stopping a batch early leaves the URLs it had taken on as `pending` rows."""
+    import asyncio
+
+    from aiohttp import web
+
     from og_preview.cache import Query
 
-    urls = [site.page(f"/q{i}", PAGE) for i in range(6)]
+    async def slow(request: web.Request) -> web.StreamResponse:
+        await asyncio.sleep(1.0)
+        return web.Response(text=PAGE, content_type="text/html")
+
+    urls = [site.page("/q0", PAGE), *(site.handler(f"/q{i}", slow) for i in range(1, 6))]
     with Cache(db_path) as cache:
         async with contextlib.aclosing(
             preview_many(urls, SETTINGS.but(concurrency=1), cache)

@@ -471,7 +471,7 @@ def test_big_scripts_in_the_body_hide_no_byline() -> None:
     assert meta("", body).author == "Kept Author"
 
 
-def test_jsonld_that_json_rejects_goes_through_extruct() -> None:
+def test_jsonld_that_json_rejects_is_read_leniently() -> None:
     head = (
         '<script type="application/ld+json">\n// a comment line\n'
         '{"@type": "Article", "author": {"name": "Commented"}}</script>'
