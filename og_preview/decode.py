@@ -14,11 +14,12 @@ import codecs
 import re
 
 __all__ = [
+    "ascii_compatible",
     "declared_encoding",
+    "decode_fragment",
     "decode_html",
     "decode_with",
     "normalize_charset",
-    "single_byte_ascii",
     "sniff_encoding",
 ]
 
@@ -361,7 +362,7 @@ def declared_encoding(body: bytes, header_charset: str | None = None) -> str | N
 
 
 # Single-byte encodings whose lower half is ASCII: each byte is one character and an ASCII
-# byte is that ASCII character, whatever surrounds it.
+# byte is that ASCII character, whatever surrounds it...
 _SINGLE_BYTE_ASCII = frozenset(
     name
     for name in _CODECS
@@ -370,12 +371,36 @@ _SINGLE_BYTE_ASCII = frozenset(
 )
 
 
-def single_byte_ascii(name: str) -> bool:
-    """Is `name` (a WHATWG name) a single-byte encoding that reads ASCII bytes as ASCII?
+# ...and the multi-byte encodings whose bytes below 0x80 are always ASCII characters (no
+# trail byte is "<", ">", "=" or a quote): a page's tags can be found in its raw bytes.
+_ASCII_COMPATIBLE = _SINGLE_BYTE_ASCII | {"gb18030", "big5", "shift_jis", "euc-jp", "euc-kr"}
 
-    Then ASCII-only bytes of a page in it read the same as UTF-8.
+
+def ascii_compatible(name: str) -> bool:
+    """Can the markup of a page in `name` (a WHATWG name) be scanned in its raw bytes?"""
+    return name in _ASCII_COMPATIBLE
+
+
+def decode_fragment(data: bytes, declared: str) -> str | None:
+    """Bytes cut out of a page that declares `declared` (see `ascii_compatible`), as text;
+    None when the declaration does not fit them (then decode the whole page instead).
+
+    The checks `decode_html` makes of a declaration, made on these bytes: ASCII reads the
+    same in any of these encodings; valid UTF-8 with non-ASCII bytes is UTF-8 (an old
+    declaration kept over re-encoded bytes); a decode with many bad bytes is no fit.
     """
-    return name in _SINGLE_BYTE_ASCII
+    if data.isascii():
+        return data.decode("ascii")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    try:
+        if _badly_decoded(data, declared):
+            return None
+        return _decode(data, declared)
+    except Exception:  # never fatal
+        return None
 
 
 def decode_with(body: bytes, encoding: str) -> str:

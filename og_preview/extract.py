@@ -12,7 +12,7 @@ from __future__ import annotations
 import codecs
 import re
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import lxml.html
 from lxml import etree
@@ -20,7 +20,13 @@ from lxml.html import HtmlComment, HtmlElement, HtmlEntity, HtmlProcessingInstru
 
 from .challenge import looks_like_challenge
 from .clean import clean_date, clean_lang, clean_text, clean_url, looks_like_url, origin_favicon
-from .decode import declared_encoding, decode_with, single_byte_ascii, sniff_encoding
+from .decode import (
+    ascii_compatible,
+    declared_encoding,
+    decode_fragment,
+    decode_with,
+    sniff_encoding,
+)
 from .jsonld import JsonLdView, extract_jsonld
 from .meta import (
     OG_PREFIXES,
@@ -48,9 +54,10 @@ _PARSER.set_element_class_lookup(
 )
 
 
-# How much of a page's bytes `extract_bytes` checks before using them as UTF-8 (see there):
-# "" nothing (they are UTF-8), "utf-8" the bytes kept must be UTF-8, "ascii" ASCII.
-_Check = Literal["", "utf-8", "ascii"]
+# How `extract_bytes` reads the bytes a page's extraction keeps (see there): "" as UTF-8,
+# unchecked; "utf-8" they must be UTF-8; else the name of the ASCII-compatible encoding the
+# page declares (`decode.decode_fragment`).
+_Check = str
 
 
 class _NotUtf8(Exception):
@@ -81,18 +88,19 @@ def parse_tree(doc: str, controls: bool = True) -> HtmlElement | None:
 
 
 def _parse_fragments(doc: bytes, check: _Check) -> HtmlElement | None:
-    """`parse_tree` of UTF-8 bytes; raise `_NotUtf8` when they fail `check`."""
+    """`parse_tree` of the kept bytes; raise `_NotUtf8` when they fail `check`."""
     if not check:
         text = doc.decode("utf-8", "replace")
-    elif check == "ascii":
-        if not doc.isascii():
-            raise _NotUtf8
-        text = doc.decode("ascii")
-    else:
+    elif check == "utf-8":
         try:
             text = doc.decode("utf-8")
         except UnicodeDecodeError:
             raise _NotUtf8 from None
+    else:
+        decoded = decode_fragment(doc, check)
+        if decoded is None:
+            raise _NotUtf8
+        text = decoded
     # (a control character is one byte in UTF-8: looking for them in the bytes is cheap)
     return parse_tree(text, len(doc.translate(None, _CONTROL_BYTES)) != len(doc))
 
@@ -459,19 +467,20 @@ def extract_bytes(
 ) -> Extraction:
     """decode_html + extract; a top-level picklable function run in worker processes.
 
-    UTF-8 pages (most of the web) are scanned as they are, without decoding all of them.
-    The encoding is not checked against all of the page either (that costs as much as the
-    rest of the extraction): a page that declares UTF-8, or nothing, is read as UTF-8 when
-    the bytes extraction keeps are UTF-8 (they are all that is decoded), and a page that
-    declares a legacy encoding is read as it is when the bytes kept are ASCII (the same
-    text in either); otherwise it is decoded as `decode_html` does it.
+    Pages are scanned in their raw bytes, without decoding all of them: only the bytes
+    extraction keeps are decoded, and the encoding is checked on those (checking all of a
+    page costs as much as the rest of the extraction). A page that declares UTF-8, or
+    nothing, is read as UTF-8 when the bytes kept are UTF-8; a page that declares an
+    ASCII-compatible legacy encoding (windows-1251, GB18030, Shift_JIS...) has them decoded
+    as `decode_html` would decode a page (`decode.decode_fragment`). Otherwise (UTF-16,
+    ISO-2022-JP, a declaration that does not fit) the whole page is decoded first.
     """
     declared = declared_encoding(body, header_charset)
     check: _Check = ""
     if declared is None or (declared == "utf-8" and not body.startswith(codecs.BOM_UTF8)):
         check = "utf-8"
-    elif declared is not None and single_byte_ascii(declared):
-        check = "ascii"
+    elif ascii_compatible(declared):
+        check = declared
     if check:
         try:
             return _extract_utf8(body, base_url, content_language, include_jsonld, True, check)

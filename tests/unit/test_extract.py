@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from og_preview.decode import decode_html
 from og_preview.extract import Extraction, extract, extract_bytes
 from og_preview.record import METADATA_KEYS, Metadata
 
@@ -498,6 +499,56 @@ def test_legacy_page_with_an_ascii_head_reads_the_same() -> None:
     )
     md = extract_bytes(html.encode("cp1252"), BASE).metadata
     assert (md.title, md.author) == ("Plain title", "Renée")
+
+
+@pytest.mark.parametrize(
+    ("charset", "codec", "title"),
+    [
+        ("windows-1251", "cp1251", "Новости дня — Пикабу"),
+        ("koi8-r", "koi8_r", "Новости дня"),
+        ("shift_jis", "cp932", "日本語のページ「表示」"),
+        ("euc-jp", "euc_jp", "楽天市場 ショッピング"),
+        ("gb2312", "gb18030", "天猫 理想生活上天猫"),
+        ("big5", "big5hkscs", "繁體中文網頁"),
+        ("euc-kr", "cp949", "한국어 페이지"),
+    ],
+)
+def test_legacy_pages_read_from_their_raw_bytes_as_a_full_decode(
+    charset: str, codec: str, title: str
+) -> None:
+    """Only the kept bytes of a declared legacy page are decoded: the record is the one a
+    decode of the whole page gives."""
+    html = (
+        f'<html><head><meta charset="{charset}"><title>{title}</title>'
+        f'<meta property="og:description" content="{title} &amp; more">'
+        f'<meta name="author" content="{title.split()[0]}"></head>'
+        f"<body><p>{title * 20}</p><script type='application/ld+json'>"
+        f'{{"@type": "Article", "headline": "{title}"}}</script></body></html>'
+    )
+    body = html.encode(codec)
+    fast = extract_bytes(body, BASE).metadata
+    assert fast == extract(html, BASE, fast=False).metadata
+    assert (fast.title, fast.author, fast.jsonld[0]["headline"]) == (
+        title,
+        title.split()[0],
+        title,
+    )
+
+
+def test_legacy_declaration_over_utf8_bytes_in_the_kept_parts_is_utf8() -> None:
+    html = '<html><head><meta charset="shift_jis"><title>Grüße 日本</title></head></html>'
+    assert extract_bytes(html.encode("utf-8"), BASE).metadata.title == "Grüße 日本"
+
+
+def test_a_declaration_the_kept_bytes_do_not_fit_is_checked_on_the_whole_page() -> None:
+    # declared EUC-JP, written in a single-byte code page: the declaration decodes badly, so
+    # the page is decoded as decode_html decodes it (detection on all of it)
+    text = "Ceci est très joli, à bientôt, déjà vu, où êtes-vous"
+    html = f'<html><head><meta charset="euc-jp"><title>{text}</title></head><body>'
+    body = (html + f"<p>{text}</p>" * 40 + "</body></html>").encode("cp1252")
+    whole, encoding = decode_html(body)
+    assert encoding != "euc-jp"
+    assert extract_bytes(body, BASE).metadata == extract(whole, BASE, fast=False).metadata
 
 
 def test_undeclared_legacy_page_is_detected() -> None:
