@@ -7,6 +7,7 @@ so `og-preview --help` and `og-preview show` start fast.
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import stat
 import sys
@@ -219,6 +220,8 @@ def batch(
     pool = worker_pool(settings)
     if pool is not None:
         pool.fork_now()
+    # what is imported by now lives as long as the process: keep the collector off it
+    gc.freeze()
     try:
         cache = open_cache(db, settings)
     except BaseException:

@@ -18,7 +18,9 @@ import gc
 import itertools
 import multiprocessing
 import os
+import pickle
 import signal
+import struct
 import sys
 import threading
 import types
@@ -27,6 +29,7 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from multiprocessing.context import ForkContext, ForkServerContext, SpawnContext
 from multiprocessing.process import BaseProcess
+from typing import Any
 
 from .config import Settings
 from .record import ErrorKind, Preview, error_preview
@@ -59,7 +62,82 @@ def _running_loop() -> bool:
     return True
 
 
-def _worker_main(conn: Connection, settings: Settings, inherited: tuple[int, ...] = ()) -> None:
+class _Frames:
+    """Reads what a `Connection.send` at the other end of a pipe wrote, without blocking.
+
+    Each message is multiprocessing's frame (a 4-byte big-endian length, or -1 and an
+    8-byte one, then a pickle). `read()` takes whatever the pipe holds in one system call
+    and returns the complete messages in it; None once the writer is gone and all is read.
+    (`Connection.poll()` builds a selector on every call: too slow for one per record.)
+    """
+
+    __slots__ = ("_buffer", "_eof", "fd")
+
+    def __init__(self, conn: Connection) -> None:
+        self.fd = conn.fileno()
+        os.set_blocking(self.fd, False)
+        self._buffer = bytearray()
+        self._eof = False
+
+    def read(self) -> list[Any] | None:
+        while not self._eof:
+            try:
+                data = os.read(self.fd, 1 << 20)
+            except BlockingIOError:
+                break
+            if not data:
+                self._eof = True
+            self._buffer += data
+            if len(data) < 1 << 20:
+                break
+        messages: list[Any] = []
+        buffer, pos = self._buffer, 0
+        while len(buffer) - pos >= 4:
+            (size,) = struct.unpack_from("!i", buffer, pos)
+            start = pos + 4
+            if size == -1:
+                if len(buffer) - start < 8:
+                    break
+                (size,) = struct.unpack_from("!Q", buffer, start)
+                start += 8
+            if len(buffer) - start < size:
+                break
+            messages.append(pickle.loads(memoryview(buffer)[start : start + size]))
+            pos = start + size
+        del buffer[:pos]
+        if self._eof and not messages:
+            return None
+        return messages
+
+
+class _Outbox:
+    """Messages for one pipe, sent together once per turn of the event loop."""
+
+    __slots__ = ("_items", "_loop", "conn", "failed")
+
+    def __init__(self, conn: Connection, loop: asyncio.AbstractEventLoop) -> None:
+        self.conn = conn
+        self._loop = loop
+        self._items: list[Any] = []
+        self.failed = False
+
+    def put(self, item: Any) -> None:
+        if not self._items:
+            self._loop.call_soon(self.flush)
+        self._items.append(item)
+
+    def flush(self) -> None:
+        items, self._items = self._items, []
+        if items and not self.failed:
+            try:
+                self.conn.send(items)
+            except OSError:
+                self.failed = True
+
+
+def _worker_main(
+    jobs: Connection, results: Connection, settings: Settings, inherited: tuple[int, ...] = ()
+) -> None:
     """A worker process: previews the URLs it is sent until told to stop.
 
     `inherited`: descriptors a forked worker got from its parent and must not keep (the
@@ -75,24 +153,31 @@ def _worker_main(conn: Connection, settings: Settings, inherited: tuple[int, ...
     # young generation less often, and never scan what was imported at start.
     gc.freeze()
     gc.set_threshold(20_000, 20, 50)
-    asyncio.run(_serve(conn, settings))
+    asyncio.run(_serve(jobs, results, settings))
 
 
-async def _serve(conn: Connection, settings: Settings) -> None:
+async def _serve(jobs: Connection, results: Connection, settings: Settings) -> None:
     from .fetch import open_session
     from .pipeline import Previewer
 
     loop = asyncio.get_running_loop()
     inbox: asyncio.Queue[Job] = asyncio.Queue()
+    frames = _Frames(jobs)
+    outbox = _Outbox(results, loop)
 
     def readable() -> None:
         try:
-            while conn.poll():
-                inbox.put_nowait(conn.recv())
-        except (EOFError, OSError):
+            messages = frames.read()
+        except (OSError, ValueError, pickle.UnpicklingError):
+            messages = None
+        if messages is None:
+            loop.remove_reader(frames.fd)
             inbox.put_nowait(None)  # the main process went away
+            return
+        for message in messages:
+            inbox.put_nowait(message)
 
-    loop.add_reader(conn.fileno(), readable)
+    loop.add_reader(frames.fd, readable)
     tasks: set[asyncio.Task[None]] = set()
 
     async def one(previewer: Previewer, job_id: int, url: str) -> None:
@@ -100,8 +185,7 @@ async def _serve(conn: Connection, settings: Settings) -> None:
             record = await previewer.run(url)
         except Exception as exc:  # a bug must cost one URL, not the worker
             record = error_preview(url, ErrorKind.CONNECT, f"internal error: {exc!r}")
-        with contextlib.suppress(OSError):
-            conn.send((job_id, record))
+        outbox.put((job_id, record))
 
     try:
         async with open_session(settings) as session:
@@ -115,8 +199,11 @@ async def _serve(conn: Connection, settings: Settings) -> None:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
     finally:
-        loop.remove_reader(conn.fileno())
-        conn.close()
+        with contextlib.suppress(Exception):
+            loop.remove_reader(frames.fd)
+        outbox.flush()
+        jobs.close()
+        results.close()
 
 
 @contextlib.contextmanager
@@ -138,10 +225,20 @@ def _no_main_module() -> Iterator[None]:
             sys.modules["__main__"] = main
 
 
+@dataclass(slots=True)
+class _Launched:
+    """A started worker process and this end of its two pipes."""
+
+    process: BaseProcess
+    jobs: Connection  # we write (lists of (id, url), or None to finish)
+    results: Connection  # we read (lists of (id, record))
+
+
 @dataclass
 class _Worker:
-    process: BaseProcess
-    conn: Connection
+    launched: _Launched
+    frames: _Frames
+    outbox: _Outbox
     waiting: dict[int, asyncio.Future[Preview]] = field(default_factory=dict)
     alive: bool = True
 
@@ -155,7 +252,7 @@ class ShardPool:
         self._workers: list[_Worker] = []
         self._ids = itertools.count()
         self._starting: asyncio.Task[None] | None = None
-        self._processes: list[tuple[BaseProcess, Connection]] = []  # started, not attached
+        self._launched: list[_Launched] = []
 
     def fork_now(self) -> bool:
         """Start the workers now as forks of this process; False if that is not safe here.
@@ -167,7 +264,7 @@ class ShardPool:
         start from a fresh interpreter instead.
         """
         if (
-            self._processes
+            self._launched
             or self.size < 1
             or sys.platform != "linux"
             or threading.active_count() > 1
@@ -189,7 +286,7 @@ class ShardPool:
         await asyncio.shield(self._starting)
 
     async def _start(self) -> None:
-        if not self._processes:
+        if not self._launched:
             # A fresh interpreter (forkserver, else spawn), never a fork of this process
             # with its threads and event loop. Each imports aiohttp and lxml itself.
             context: ForkServerContext | SpawnContext
@@ -200,47 +297,57 @@ class ShardPool:
             with _no_main_module():
                 self._launch(context)
         loop = asyncio.get_running_loop()
-        for process, parent in self._processes:
-            worker = _Worker(process=process, conn=parent)
+        for launched in self._launched:
+            worker = _Worker(launched, _Frames(launched.results), _Outbox(launched.jobs, loop))
             self._workers.append(worker)
-            loop.add_reader(parent.fileno(), self._readable, worker)
+            loop.add_reader(worker.frames.fd, self._readable, worker)
 
     def _launch(self, context: ForkContext | ForkServerContext | SpawnContext) -> None:
         """Create and start the worker processes (their pipes are attached by `_start`)."""
+        forked = context.get_start_method() == "fork"
         for index in range(self.size):
             mine = self.settings.but(
                 concurrency=share(self.settings.concurrency, self.size, index),
                 per_host=share(self.settings.per_host, self.size, index),
                 parse_workers=0,
             )
-            parent, child = context.Pipe()
-            forked = context.get_start_method() == "fork"
-            inherited = tuple(conn.fileno() for _p, conn in self._processes) if forked else ()
+            jobs_in, jobs_out = context.Pipe(duplex=False)
+            results_in, results_out = context.Pipe(duplex=False)
+            # a forked worker closes this process's ends of every pipe, its own included
+            ours = [jobs_out, results_in]
+            for other in self._launched:
+                ours += [other.jobs, other.results]
+            inherited = tuple(conn.fileno() for conn in ours) if forked else ()
             process = context.Process(
                 target=_worker_main,
-                args=(child, mine, inherited),
+                args=(jobs_in, results_out, mine, inherited),
                 daemon=True,
                 name=f"og-preview-{index}",
             )
             process.start()
-            child.close()
-            self._processes.append((process, parent))
+            jobs_in.close()
+            results_out.close()
+            self._launched.append(_Launched(process, jobs_out, results_in))
 
     def _readable(self, worker: _Worker) -> None:
         try:
-            while worker.conn.poll():
-                job_id, record = worker.conn.recv()
+            messages = worker.frames.read()
+        except (OSError, ValueError, pickle.UnpicklingError):
+            messages = None
+        if messages is None:
+            self._lost(worker)
+            return
+        for message in messages:
+            for job_id, record in message:
                 future = worker.waiting.pop(job_id, None)
                 if future is not None and not future.done():
                     future.set_result(record)
-        except (EOFError, OSError):
-            self._lost(worker)
 
     def _lost(self, worker: _Worker) -> None:
         """A worker died: its URLs end as errors, the others carry on."""
         worker.alive = False
         with contextlib.suppress(Exception):
-            asyncio.get_running_loop().remove_reader(worker.conn.fileno())
+            asyncio.get_running_loop().remove_reader(worker.frames.fd)
         for future in worker.waiting.values():
             if not future.done():
                 future.set_exception(RuntimeError("a worker process stopped unexpectedly"))
@@ -255,10 +362,7 @@ class ShardPool:
         job_id = next(self._ids)
         future: asyncio.Future[Preview] = asyncio.get_running_loop().create_future()
         worker.waiting[job_id] = future
-        try:
-            worker.conn.send([(job_id, url)])
-        except OSError:
-            self._lost(worker)
+        worker.outbox.put((job_id, url))  # sent with the others handed out in this turn
         try:
             return await future
         except RuntimeError as exc:
@@ -275,20 +379,21 @@ class ShardPool:
         loop = asyncio.get_running_loop()
         for worker in self._workers:
             with contextlib.suppress(Exception):
-                loop.remove_reader(worker.conn.fileno())
+                loop.remove_reader(worker.frames.fd)
         await asyncio.to_thread(self.shutdown)
 
     def shutdown(self) -> None:
         """Stop the workers, started or only launched, without an event loop."""
-        for _process, conn in self._processes:
+        for launched in self._launched:
             with contextlib.suppress(OSError):
-                conn.send(None)
-        for process, conn in self._processes:
-            process.join(2.0)
-            if process.is_alive():
-                process.terminate()
-                process.join(1.0)
-            with contextlib.suppress(OSError):
-                conn.close()
-        self._processes.clear()
+                launched.jobs.send(None)
+        for launched in self._launched:
+            launched.process.join(2.0)
+            if launched.process.is_alive():
+                launched.process.terminate()
+                launched.process.join(1.0)
+            for conn in (launched.jobs, launched.results):
+                with contextlib.suppress(OSError):
+                    conn.close()
+        self._launched.clear()
         self._workers.clear()

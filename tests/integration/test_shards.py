@@ -33,7 +33,7 @@ async def test_pool_previews_in_workers(site: Site) -> None:
     pool = ShardPool(SETTINGS, 2)
     try:
         records = [await pool.run(site.page(f"/s{i}", PAGE)) for i in range(3)]
-        pids = {w.process.pid for w in pool._workers}
+        pids = {w.launched.process.pid for w in pool._workers}
     finally:
         await pool.close()
     assert ([r.title for r in records], len(pids), os.getpid() in pids) == (
@@ -47,7 +47,7 @@ async def test_a_dead_worker_costs_only_its_urls(site: Site) -> None:
     pool = ShardPool(SETTINGS, 2)
     try:
         await pool.start()
-        victim = pool._workers[0].process
+        victim = pool._workers[0].launched.process
         assert victim.pid is not None
         os.kill(victim.pid, signal.SIGKILL)
         victim.join(5)
@@ -61,7 +61,7 @@ async def test_a_dead_worker_costs_only_its_urls(site: Site) -> None:
 async def test_close_leaves_no_process_behind(site: Site) -> None:
     pool = ShardPool(SETTINGS, 2)
     await pool.run(site.page("/c", PAGE))
-    processes = [w.process for w in pool._workers]
+    processes = [w.launched.process for w in pool._workers]
     await pool.close()
     assert [p.is_alive() for p in processes] == [False, False]
 
