@@ -2,8 +2,10 @@
 
     .venv/bin/python bench/bench.py [--corpus ../shared/corpus] [--n 2000] [--json OUT]
 
-Everything runs on 127.0.0.1: a page server in its own process (bench/server.py,
-pages preloaded in memory; nginx is not used), each contender in a subprocess,
+Everything runs on 127.0.0.1: the distribution's nginx serves the pages when it is
+installed (bench/nginx.py; `--server aiohttp` to use ours instead), else an aiohttp
+server in its own process (bench/server.py, pages preloaded in memory), which also
+answers the latency runs (~100 ms a response); each contender runs in a subprocess,
 measured for wall time, CPU of its whole process tree and peak RSS (see
 bench/measure.py). Prints a table and the targets with PASS/FAIL.
 """
@@ -30,6 +32,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from measure import Run, become_subreaper
 from measure import run as measure
+from nginx import Nginx, nginx_binary
+from server import find_pages
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -115,16 +119,24 @@ def write_lines(path: Path, lines: Iterator[str]) -> Path:
 
 
 class Bench:
-    def __init__(self, args: argparse.Namespace, tmp: Path, server: PageServer) -> None:
+    def __init__(
+        self,
+        args: argparse.Namespace,
+        tmp: Path,
+        server: PageServer,
+        fast_port: int,
+        fast_pids: list[int],
+    ) -> None:
         self.args = args
         self.tmp = tmp
         self.server = server
+        self.fast_pids = fast_pids  # the server of the no-latency runs, for its CPU
         self.results: dict[str, Result] = {}
         self.og_bin = str(Path(sys.executable).parent / "og-preview")
         if not Path(self.og_bin).exists():
             self.og_bin = shutil.which("og-preview") or "og-preview"
         c = args.concurrency
-        fast, slow = server.fast, server.slow
+        fast, slow = fast_port, server.slow
         self.urls = write_lines(
             tmp / "urls.txt", (f"http://127.0.0.1:{fast}/p/{i}" for i in range(args.n))
         )
@@ -158,13 +170,16 @@ class Bench:
             flush=True,
         )
 
+    def watched(self, kind: str) -> list[int]:
+        return [self.server.pid] if kind == "latency" else self.fast_pids
+
     def og_cmd(self, urls: Path, *extra: str) -> list[str]:
         return [self.og_bin, "batch", str(urls), *extra, *self.og_args]
 
     def run_og(self, name: str, label: str, kind: str, cmd: list[str], n: int) -> Result:
         out_path = self.tmp / f"{name}.jsonl"
         with out_path.open("wb") as out:
-            run = measure(cmd, stdout=out, watch_pids=[self.server.pid])
+            run = measure(cmd, stdout=out, watch_pids=self.watched(kind))
         statuses: Counter[str] = Counter()
         cached = lines = 0
         with out_path.open("rb") as records:
@@ -191,7 +206,7 @@ class Bench:
         cmd = [sys.executable, str(HERE / "contenders.py"), mode, str(urls)]
         cmd += ["--concurrency", str(self.args.concurrency)]
         with out_path.open("wb") as out:
-            run = measure(cmd, stdout=out, watch_pids=[self.server.pid])
+            run = measure(cmd, stdout=out, watch_pids=self.watched(kind))
         try:
             counts = json.loads(out_path.read_text() or "{}")
         except ValueError:
@@ -423,7 +438,8 @@ def print_report(results: dict[str, Result], server: PageServer, args: argparse.
     print(
         f"\nog-preview batch benchmark: {server.pages} pages "
         f"(mean {server.bytes / max(server.pages, 1) / 1024:.0f} kB) from {args.source}, "
-        f"served from memory by an aiohttp process on 127.0.0.1; concurrency {args.concurrency} "
+        f"served by {args.served_by} on 127.0.0.1 (latency runs: the aiohttp server, "
+        f"{args.latency * 1000:.0f} ms a response); concurrency {args.concurrency} "
         f"(og-preview --per-host {args.concurrency}: every URL is on one host); "
         f"{os.cpu_count()} cores; best of {args.repeat}.\n"
         "CPU s = user+sys of the contender's whole process tree (pool workers included); "
@@ -462,6 +478,7 @@ def to_json(
             "mean_page_bytes": server.bytes // max(server.pages, 1),
             "cores": os.cpu_count(),
             "repeat": args.repeat,
+            "server": args.served_by,
         },
         "results": {},
         "targets": targets(results),
@@ -499,6 +516,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default=240.0,
         help="seconds before the 1M-line run is interrupted (Ctrl-C) and reported as partial",
     )
+    p.add_argument(
+        "--server",
+        choices=("auto", "nginx", "aiohttp"),
+        default="auto",
+        help="what serves the no-latency runs: nginx when installed (auto), or our aiohttp one",
+    )
     p.add_argument("--only", default="", help=f"comma-separated subset of: {', '.join(NAMES)}")
     p.add_argument("--repeat", type=int, default=1, help="runs per contender, best kept (1)")
     p.add_argument("--json", type=Path, default=None, help="write the results as JSON here")
@@ -526,13 +549,26 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"{server.fast} (fast) and {server.slow} ({args.latency * 1000:.0f} ms)",
                 file=sys.stderr,
             )
-            bench = Bench(args, tmp, server)
-            try:
-                bench.run_all(args.only_set)
-            finally:
-                print_report(bench.results, server, args)
-                if args.json:
-                    args.json.write_text(json.dumps(to_json(bench.results, server, args), indent=2))
+            with contextlib.ExitStack() as stack:
+                fast_port, fast_pids = server.fast, [server.pid]
+                args.served_by = "an aiohttp process (bench/server.py)"
+                if args.server == "nginx" or (args.server == "auto" and nginx_binary()):
+                    pages = find_pages(args.source)
+                    count = max(args.n, args.latency_n)
+                    nginx = stack.enter_context(Nginx(pages, count, tmp / "nginx"))
+                    fast_port, fast_pids = nginx.port, nginx.pids()
+                    args.served_by = "nginx (1 worker process)"
+                    print(
+                        f"bench: nginx serves the no-latency runs on {fast_port}", file=sys.stderr
+                    )
+                bench = Bench(args, tmp, server, fast_port, fast_pids)
+                try:
+                    bench.run_all(args.only_set)
+                finally:
+                    print_report(bench.results, server, args)
+                    if args.json:
+                        report = to_json(bench.results, server, args)
+                        args.json.write_text(json.dumps(report, indent=2))
     except KeyboardInterrupt:
         print("bench: interrupted", file=sys.stderr)
         return 130

@@ -17,6 +17,7 @@ file at once migrate it once.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -69,10 +70,15 @@ def iso_utc(when: datetime) -> str:
     return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+_ISO_UTC = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
+
+
 def normalise_time(text: str | None) -> str | None:
     """Any ISO 8601 time → `iso_utc` form; unparseable text is kept as written."""
     if not text:
         return None
+    if _ISO_UTC.fullmatch(text):
+        return text  # already in that form (every time og-preview writes)
     try:
         return iso_utc(datetime.fromisoformat(text))
     except ValueError:

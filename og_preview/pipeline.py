@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from asyncio import FIRST_COMPLETED
+from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -296,11 +296,20 @@ async def preview_many(
     # as many URLs are handed out so a connection freed while its page is being parsed
     # takes the next URL at once instead of waiting for the parse and the round trip.
     sem = asyncio.Semaphore(2 * settings.concurrency)
-    done: asyncio.Queue[Preview] = asyncio.Queue()
+    finished: deque[Preview] = deque()
+    waiter: asyncio.Future[None] | None = None  # set while the generator waits
     tasks: set[asyncio.Task[None]] = set()
     held: list[Preview] = []  # finished, not saved yet
     held_since = 0.0
     sent = got = 0
+
+    def wake(_: object = None) -> None:
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def finish(record: Preview) -> None:
+        finished.append(record)
+        wake()
 
     async def one(run: Run, url: str) -> None:
         try:
@@ -311,16 +320,17 @@ async def preview_many(
             record = error_preview(url, ErrorKind.CONNECT, f"internal error: {exc!r}")
         finally:
             sem.release()
-        await done.put(record)
+        finish(record)
 
     def ready(force: bool = False) -> list[Preview]:
         """The held records, saved in one transaction, once there are enough of them or the
         oldest has waited long enough (or `force`); then they may be yielded."""
         nonlocal got, held_since
-        while not done.empty():
+        if finished:
             if not held:
                 held_since = loop.time()
-            held.append(done.get_nowait())
+            held.extend(finished)
+            finished.clear()
         if not held or not (
             force or len(held) >= SAVE_RECORDS or loop.time() - held_since >= SAVE_EVERY
         ):
@@ -330,29 +340,35 @@ async def preview_many(
         got += len(records)
         return save(cache, records)
 
-    def patience() -> float | None:
-        """How long a wait may last before the held records are due."""
-        return max(0.0, held_since + SAVE_EVERY - loop.time()) if held else None
-
-    async def until(*waiting: asyncio.Future[Any]) -> None:
-        """Wait for one of `waiting`, or a record finishing, or held records falling due."""
-        getter: asyncio.Future[Preview] = asyncio.ensure_future(done.get())
-        await asyncio.wait({*waiting, getter}, timeout=patience(), return_when=FIRST_COMPLETED)
-        if getter.done():
-            done.put_nowait(getter.result())
-        else:
-            getter.cancel()
+    async def pause(also: asyncio.Future[Any] | None = None) -> None:
+        """Until a record finishes, `also` is done, or the held records fall due."""
+        nonlocal waiter
+        if finished or (also is not None and also.done()):
+            return
+        waiter = loop.create_future()
+        timer = (
+            loop.call_later(max(0.0, held_since + SAVE_EVERY - loop.time()), wake) if held else None
+        )
+        if also is not None:
+            also.add_done_callback(wake)
+        try:
+            await waiter
+        finally:
+            waiter = None
+            if timer is not None:
+                timer.cancel()
+            if also is not None:
+                also.remove_done_callback(wake)
 
     async with runner(settings, pool) as run:
         chunks = _input_chunks(lines, read_chunk)
         reading: asyncio.Future[list[InputURL] | None] = asyncio.ensure_future(anext(chunks, None))
-        slot: asyncio.Future[Any] | None = None
         try:
             while True:
                 # Records that finish while the input is slow to come (a pipe delivering
                 # a line now and then) are yielded at once, not when the next line arrives.
                 while not reading.done():
-                    await until(reading)
+                    await pause(reading)
                     for record in ready():
                         yield record
                 chunk = reading.result()
@@ -363,37 +379,33 @@ async def preview_many(
                 for item in chunk:
                     sent += 1
                     if item.url is None:
-                        done.put_nowait(invalid_record(item))
+                        finish(invalid_record(item))
                     elif (hit := cached(item.url, cache, settings)) is not None:
-                        done.put_nowait(hit)
+                        finish(hit)
                     else:
                         to_fetch.append(item.url)
                 if cache is not None and to_fetch:
                     cache.mark_pending(to_fetch)
                 for url in to_fetch:
-                    # back-pressure: the input waits for a slot (records are yielded meanwhile)
-                    slot = asyncio.ensure_future(sem.acquire())
-                    while not slot.done():
-                        await until(slot)
+                    # back-pressure: the input waits for a slot (every fetch that finishes
+                    # frees one), and finished records are yielded meanwhile
+                    while sem.locked():
+                        await pause()
                         for record in ready():
                             yield record
-                    slot = None
+                    await sem.acquire()  # free now: taken at once, no suspension
                     task = asyncio.create_task(one(run, url))
                     tasks.add(task)
                     task.add_done_callback(tasks.discard)
                 for record in ready():
                     yield record
             while got < sent:
-                if not held and done.empty():
-                    done.put_nowait(await done.get())
-                elif done.empty():
-                    await until()
-                for record in ready(force=got + len(held) + done.qsize() >= sent):
+                if not finished:
+                    await pause()
+                for record in ready(force=got + len(held) + len(finished) >= sent):
                     yield record
         finally:
             reading.cancel()
-            if slot is not None:
-                slot.cancel()
             for task in tasks:
                 task.cancel()
             await asyncio.gather(reading, *tasks, return_exceptions=True)

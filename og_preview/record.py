@@ -69,7 +69,7 @@ class Metadata:
 
     def as_fields(self) -> dict[str, Any]:
         """The fields as keyword arguments for `Preview` (shallow, no copies)."""
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        return {name: getattr(self, name) for name in METADATA_KEYS}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
