@@ -213,12 +213,18 @@ def batch(
     fmt = resolve_format(
         fmt, terminal_default="none", allowed=("json", "jsonl", "csv", "table", "urls")
     )
+    from . import zygote
     from .pipeline import worker_pool
 
-    # the workers are forked first, while this process has no thread, no event loop and
-    # no open cache: they start at once with what this process imported
+    # The workers come from the zygote the command started with (see entry.py), else
+    # they are forked now, while this process has no thread, no event loop and no open
+    # cache: either way they start at once, with what they run already imported.
+    ready = zygote.take()
     pool = worker_pool(settings)
-    if pool is not None:
+    if pool is None:
+        if ready is not None:
+            ready.dismiss()
+    elif not pool.adopt(ready):
         pool.fork_now()
     # what is imported by now lives as long as the process: keep the collector off it
     gc.freeze()

@@ -28,11 +28,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from multiprocessing.context import ForkContext, ForkServerContext, SpawnContext
-from multiprocessing.process import BaseProcess
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .config import Settings
 from .record import ErrorKind, Preview, error_preview
+
+if TYPE_CHECKING:
+    from .zygote import Zygote
 
 # What a worker is sent: a list of (id, url), or None to finish.
 Job = list[tuple[int, str]] | None
@@ -225,11 +227,21 @@ def _no_main_module() -> Iterator[None]:
             sys.modules["__main__"] = main
 
 
+class _ProcessHandle(Protocol):
+    """What the pool needs of a worker process (a `multiprocessing` one, or a zygote's)."""
+
+    @property
+    def pid(self) -> int | None: ...
+    def is_alive(self) -> bool: ...
+    def join(self, timeout: float | None = None) -> None: ...
+    def terminate(self) -> None: ...
+
+
 @dataclass(slots=True)
 class _Launched:
     """A started worker process and this end of its two pipes."""
 
-    process: BaseProcess
+    process: _ProcessHandle
     jobs: Connection  # we write (lists of (id, url), or None to finish)
     results: Connection  # we read (lists of (id, record))
 
@@ -253,6 +265,30 @@ class ShardPool:
         self._ids = itertools.count()
         self._starting: asyncio.Task[None] | None = None
         self._launched: list[_Launched] = []
+        self._zygote: Zygote | None = None
+
+    def settings_for(self, index: int) -> Settings:
+        """Worker `index`'s settings: its share of the caps."""
+        return self.settings.but(
+            concurrency=share(self.settings.concurrency, self.size, index),
+            per_host=share(self.settings.per_host, self.size, index),
+            parse_workers=0,
+        )
+
+    def adopt(self, zygote: Zygote | None) -> bool:
+        """Have `zygote` (see `zygote.py`) launch the workers; False (and the zygote is let
+        go) when there is none or it cannot launch as many as this pool needs."""
+        if zygote is None:
+            return False
+        if self._launched or not 0 < self.size <= zygote.capacity:
+            zygote.dismiss()
+            return False
+        for process, jobs, results in zygote.launch(
+            [self.settings_for(i) for i in range(self.size)]
+        ):
+            self._launched.append(_Launched(process, jobs, results))
+        self._zygote = zygote
+        return True
 
     def fork_now(self) -> bool:
         """Start the workers now as forks of this process; False if that is not safe here.
@@ -306,11 +342,7 @@ class ShardPool:
         """Create and start the worker processes (their pipes are attached by `_start`)."""
         forked = context.get_start_method() == "fork"
         for index in range(self.size):
-            mine = self.settings.but(
-                concurrency=share(self.settings.concurrency, self.size, index),
-                per_host=share(self.settings.per_host, self.size, index),
-                parse_workers=0,
-            )
+            mine = self.settings_for(index)
             jobs_in, jobs_out = context.Pipe(duplex=False)
             results_in, results_out = context.Pipe(duplex=False)
             # a forked worker closes this process's ends of every pipe, its own included
@@ -397,3 +429,5 @@ class ShardPool:
                     conn.close()
         self._launched.clear()
         self._workers.clear()
+        if self._zygote is not None:
+            self._zygote.reap()  # it exits once its workers have
