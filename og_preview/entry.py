@@ -11,12 +11,13 @@ import sys
 
 
 def main() -> None:
-    try:
-        from . import zygote
+    if "batch" in sys.argv[1:]:
+        try:
+            from . import zygote
 
-        zygote.start(zygote.wanted_capacity(sys.argv))
-    except Exception:  # an optimisation only: the batch starts its workers itself then
-        pass
+            zygote.start(zygote.wanted_capacity(sys.argv))
+        except Exception:  # an optimisation only: the batch starts its workers itself then
+            pass
     from .cli import main as cli_main
 
     cli_main()

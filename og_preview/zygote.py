@@ -17,17 +17,17 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import multiprocessing
 import os
 import pickle
 import signal
 import sys
 import time
 from collections.abc import Sequence
-from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, NoReturn
 
 if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
+
     from .config import Settings
 
 __all__ = ["Zygote", "start", "take", "wanted_capacity"]
@@ -190,6 +190,8 @@ def start(capacity: int) -> Zygote | None:
     global _current
     if capacity < 1 or sys.platform != "linux" or _current is not None:
         return None
+    import multiprocessing
+
     context = multiprocessing.get_context("fork")
     pipes: list[tuple[Connection, Connection]] = []  # ours: (jobs out, results in)
     theirs: list[tuple[Connection, Connection]] = []  # the workers': (jobs in, results out)
