@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import time
 from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterable, Iterator
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
@@ -31,8 +32,16 @@ MEDIA_PREFIXES = ("image/", "video/", "audio/")
 CHALLENGE_STATUSES = frozenset({403, 429, 503})
 
 
+_now: tuple[int, str] = (0, "")
+
+
 def now_iso() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """The current UTC time, to the second (formatted once a second)."""
+    global _now
+    second = int(time.time())
+    if second != _now[0]:
+        _now = (second, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(second)))
+    return _now[1]
 
 
 def is_html(content_type: str | None) -> bool:
@@ -139,6 +148,15 @@ def build_record(fetched: FetchResult, extraction: Extraction | None, fetched_at
     )
 
 
+@functools.cache
+def _fetch_and_extract() -> tuple[Callable[..., Awaitable[FetchResult]], Callable[..., Extraction]]:
+    """`fetch.fetch` and `extract.extract_bytes`, imported on first use (aiohttp, lxml)."""
+    from .extract import extract_bytes
+    from .fetch import fetch
+
+    return fetch, extract_bytes
+
+
 class Previewer:
     """Fetch → parse → record for one URL, with a shared session and parser."""
 
@@ -148,8 +166,7 @@ class Previewer:
         self.gate = HostGate()
 
     async def run(self, url: str) -> Preview:
-        from .fetch import fetch
-
+        fetch, extract_bytes = _fetch_and_extract()
         fetched = await fetch(url, self.session, self.settings, gate=self.gate)
         fetched_at = now_iso()
         extraction = None
@@ -160,8 +177,6 @@ class Previewer:
             and is_html(fetched.content_type)
             and (fetched.body or status < 400)
         ):
-            from .extract import extract_bytes
-
             extraction = extract_bytes(
                 fetched.body,
                 fetched.final_url,
