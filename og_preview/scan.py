@@ -114,7 +114,16 @@ class Scan:
                     if start >= body_at and len(times) < MAX_TIMES:
                         times.append(match.group(0) + b"</time>")
                 else:  # meta, link, base
-                    parts.append(match.group(0))
+                    tag = match.group(0)
+                    if first == 0x6C:  # <link>: only those extraction reads are kept
+                        low = tag.lower()
+                        if (
+                            b"icon" not in low
+                            and b"canonical" not in low
+                            and b"image_src" not in low
+                        ):
+                            continue
+                    parts.append(tag)
                     size += pos - start
             elif script_attrs is not None:
                 if script_open is None:  # a start tag that never ends swallows the page
