@@ -136,10 +136,17 @@ async def read_bounded(resp: aiohttp.ClientResponse, limit: int) -> tuple[bytes,
     """
     chunks: list[bytes] = []  # joined once at the end: one copy of the body, not three
     size = 0
+    content = resp.content
+    # An uncompressed body is taken a buffered block at a time, as it arrived (asking for
+    # a size slices and re-slices the blocks); at most one block more than `limit` is held.
+    plain = resp.headers.get("Content-Encoding", "identity").strip().lower() == "identity"
     while size <= limit:
-        chunk = await resp.content.read(min(READ_CHUNK, limit + 1 - size))
+        if plain:
+            chunk = await content.readany()
+        else:
+            chunk = await content.read(min(READ_CHUNK, limit + 1 - size))
         if not chunk:
-            return b"".join(chunks), False
+            return (chunks[0] if len(chunks) == 1 else b"".join(chunks)), False
         chunks.append(chunk)
         size += len(chunk)
     chunks[-1] = chunks[-1][: len(chunks[-1]) - (size - limit)]  # exactly `limit` bytes
