@@ -46,7 +46,9 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _CONTROL_BYTES = bytes([*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
 # lxml.html's parser, but every element an HtmlElement: lxml.html's own parser asks a
 # Python lookup for the class of each element it hands out (form, input, label...).
-_PARSER = lxml.html.HTMLParser(recover=True, no_network=True, remove_blank_text=False)
+_PARSER = lxml.html.HTMLParser(
+    recover=True, no_network=True, remove_blank_text=False, collect_ids=False
+)
 _PARSER.set_element_class_lookup(
     etree.ElementDefaultClassLookup(
         element=HtmlElement, comment=HtmlComment, pi=HtmlProcessingInstruction, entity=HtmlEntity
