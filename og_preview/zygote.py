@@ -241,6 +241,12 @@ def _zygote_main(control: int, report: int, pipes: list[tuple[Connection, Connec
     code = 0
     try:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # the main process decides when to stop
+        # stdin and stdout are the main process's: a pipe reading our output must see its
+        # end when the main process ends, whatever the workers do (stderr stays shared)
+        devnull = os.open(os.devnull, os.O_RDWR)
+        os.dup2(devnull, 0)
+        os.dup2(devnull, 1)
+        os.close(devnull)
         children: list[int] = []
 
         def stop(_signum: int, _frame: object) -> None:

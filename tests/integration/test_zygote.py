@@ -145,6 +145,8 @@ def test_cli_batch_process_tree(
     try:
         time.sleep(1.0)  # the pages take 1.5 s: the workers are busy now
         tree = _descendants(proc.pid)
+        # none of them holds our stdout: a pipe reading it ends when og-preview does
+        stdouts = {os.readlink(f"/proc/{pid}/fd/1") for pid in tree}
         out, err = proc.communicate(timeout=30)
     finally:
         if proc.poll() is None:
@@ -154,6 +156,7 @@ def test_cli_batch_process_tree(
     assert len(out.splitlines()) == 4
     # with workers: the zygote and its workers; without: no process of ours at all
     assert len(tree) == (workers + 1 if workers else 0), tree
+    assert stdouts <= {"/dev/null"}
     assert not any(_alive(pid) for pid in tree)
 
 
