@@ -53,7 +53,9 @@ _SCRIPT_END = re.compile(rb"</(?i:script)\s*>")
 _STYLE_END = re.compile(rb"</(?i:style)\s*>")
 _TITLE_END = re.compile(rb"</(?i:title)\s*>")
 _UNSAFE = re.compile(
-    rb"<(?i:script|style|!--|textarea|template|title|iframe|noscript|xmp|plaintext|svg|math|"
+    # (the lookahead turns most "<" away before the alternatives are tried)
+    rb"<(?=[sStTiInNxXpPmMhHbB!])"
+    rb"(?i:script|style|!--|textarea|template|title|iframe|noscript|xmp|plaintext|svg|math|"
     rb"html|head|body)\b"
 )
 _AUTHOR_WORDS = (b"author", b"byline")
