@@ -16,6 +16,8 @@ import subprocess
 import time
 from pathlib import Path
 
+from measure import all_procs
+
 CONFIG = """\
 {user}
 worker_processes 1;
@@ -117,11 +119,5 @@ class Nginx:
         """The master and its worker (their CPU is the server's)."""
         if self.proc is None:
             return []
-        found = [self.proc.pid]
-        for name in os.listdir("/proc"):
-            if name.isdigit():
-                with contextlib.suppress(OSError, IndexError, ValueError):
-                    raw = Path(f"/proc/{name}/stat").read_bytes()
-                    if int(raw[raw.rfind(b")") + 2 :].split()[1]) == self.proc.pid:
-                        found.append(int(name))
-        return found
+        master = self.proc.pid
+        return [master, *(pid for pid, info in all_procs().items() if info.ppid == master)]

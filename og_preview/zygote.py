@@ -132,10 +132,10 @@ class Zygote:
         for jobs, results in self.pipes[count:]:  # pipes of workers that will not exist
             jobs.close()
             results.close()
-        launched = [
-            (_Grandchild(self, i), jobs, results) for i, (jobs, results) in enumerate(self.pipes)
+        return [
+            (_Grandchild(self, i), jobs, results)
+            for i, (jobs, results) in enumerate(self.pipes[:count])
         ]
-        return launched[:count]
 
     def worker_pids(self) -> list[int]:
         """The workers' pids, once the zygote has forked them ([] if it never does)."""
