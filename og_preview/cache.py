@@ -17,7 +17,6 @@ Every stored time has one shape (`cache_schema.iso_utc`), so a record's
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -28,6 +27,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import cache_schema as schema
+from . import jsontext
 from .cache_query import DEFAULT_ORDER, ORDER_FIELDS, Query, QueryError, Stats, parse_order
 from .cache_schema import JSON_COLUMNS, RECORD_COLUMNS, TABLE, iso_utc, normalise_time
 from .record import ErrorKind, Preview, Status
@@ -81,7 +81,7 @@ def _loads(text: str | None) -> Any:
     if not text:
         return None
     try:
-        return json.loads(text)
+        return jsontext.loads(text)
     except ValueError:
         return None
 

@@ -16,13 +16,13 @@ file at once migrate it once.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from . import jsontext
 from .record import RECORD_KEYS
 
 if TYPE_CHECKING:
@@ -159,9 +159,6 @@ def _v1_to_v2(db: Database) -> None:
 MIGRATIONS: dict[int, Callable[[Database], None]] = {1: _v1_to_v2}
 
 
-_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
-
-
 def dumps(value: object) -> str:
     """JSON text as stored in the JSON columns (compact, UTF-8 kept readable)."""
-    return _ENCODER.encode(value)
+    return jsontext.dumps(value)

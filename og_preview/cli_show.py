@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Iterable
@@ -13,6 +12,7 @@ from urllib.parse import urlsplit
 
 import typer
 
+from . import jsontext
 from .cache import DEFAULT_ORDER, ORDER_FIELDS, Cache, CacheError, Query, QueryError, Stats
 from .cli_common import DbOpt, ExitCode, fail, resolve_db, stdout_is_terminal, warn
 from .config import SettingsError, parse_since
@@ -233,9 +233,9 @@ def _print_for_people(
 def _print_stats(stats: Stats, fmt: str) -> None:
     data = stats.to_dict()
     if fmt == "json":
-        sys.stdout.write(json.dumps(data, indent=2) + "\n")
+        sys.stdout.write(jsontext.dumps(data, indent=True) + "\n")
     elif fmt == "jsonl":
-        sys.stdout.write(json.dumps(data) + "\n")
+        sys.stdout.write(jsontext.dumps(data) + "\n")
     elif fmt == "lines":
         lines = [f"total\t{stats.total}"]
         lines += [f"status\t{k}\t{n}" for k, n in stats.by_status.items()]

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import csv
-import json
 from typing import IO, Any, Protocol
 
+from . import jsontext
 from .record import Preview
 
 FORMATS = ("auto", "jsonl", "json", "csv", "table", "card", "urls")
@@ -40,13 +40,9 @@ class Writer(Protocol):
     def close(self) -> None: ...
 
 
-_ENCODER = json.JSONEncoder(ensure_ascii=False)
-
-
-def dumps(preview: Preview, *, indent: int | None = None) -> str:
-    if indent is None:
-        return _ENCODER.encode(preview.to_dict())
-    return json.dumps(preview.to_dict(), ensure_ascii=False, indent=indent)
+def dumps(preview: Preview, *, indent: bool = False) -> str:
+    """The record as JSON text: one compact line, or indented by two spaces."""
+    return jsontext.dumps(preview.to_dict(), indent=indent)
 
 
 def flat_row(preview: Preview) -> dict[str, Any]:
@@ -80,7 +76,7 @@ class JsonWriter:
 
     def write(self, preview: Preview) -> None:
         if self.single:
-            self.stream.write(dumps(preview, indent=2) + "\n")
+            self.stream.write(dumps(preview, indent=True) + "\n")
         else:
             self.stream.write(("[\n" if self.count == 0 else ",\n") + dumps(preview))
         self.count += 1
