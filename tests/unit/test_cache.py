@@ -7,8 +7,11 @@ import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from og_preview.cache import Cache, CacheError, Query, QueryError, parse_order, utc_now_iso
 from og_preview.cache_schema import ALL_COLUMNS, RECORD_COLUMNS, SCHEMA_VERSION, host_of, iso_utc
@@ -568,6 +571,54 @@ def test_stats_of_empty_cache(cache: Cache) -> None:
 )
 def test_host_of(url: str, host: str | None) -> None:
     assert host_of(url) == host
+
+
+def _split_host(url: str) -> str | None:
+    try:
+        host = urlsplit(url).hostname
+    except ValueError:
+        return None
+    return (host or "").rstrip(".") or None
+
+
+@given(
+    st.builds(
+        "".join,
+        st.lists(
+            st.sampled_from(
+                [
+                    "http",
+                    "https",
+                    "://",
+                    "ftp:",
+                    "a",
+                    "Z",
+                    "é",
+                    ".",
+                    "-",
+                    ":",
+                    "80",
+                    "/",
+                    "?",
+                    "#",
+                    "@",
+                    "[",
+                    "]",
+                    "::1",
+                    " ",
+                    "\t",
+                    "\\",
+                    "%",
+                    "x.org",
+                ]
+            ),
+            max_size=12,
+        ),
+    )
+)
+def test_host_of_reads_hosts_as_urlsplit_does(url: str) -> None:
+    assert host_of(url) == _split_host(url)
+    assert host_of("https://" + url) == _split_host("https://" + url)
 
 
 def test_record_columns_are_all_columns_but_bookkeeping() -> None:

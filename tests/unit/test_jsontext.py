@@ -10,9 +10,9 @@ from og_preview import jsontext
 
 
 def test_compact_and_readable() -> None:
-    value = {"title": "Café – 東京", "n": [1, 2.5, None, True], "empty": {}}
+    value = {"title": "Café · 東京", "n": [1, 2.5, None, True], "empty": {}}
     text = jsontext.dumps(value)
-    assert text == '{"title":"Café – 東京","n":[1,2.5,null,true],"empty":{}}'
+    assert text == '{"title":"Café · 東京","n":[1,2.5,null,true],"empty":{}}'
     assert json.loads(text) == value
 
 
