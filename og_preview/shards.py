@@ -30,14 +30,40 @@ from multiprocessing.connection import Connection
 from multiprocessing.context import ForkContext, ForkServerContext, SpawnContext
 from typing import TYPE_CHECKING, Any, Protocol
 
+import orjson
+
 from .config import Settings
-from .record import ErrorKind, Preview, error_preview
+from .record import ErrorInfo, ErrorKind, Preview, Status, error_preview
 
 if TYPE_CHECKING:
     from .zygote import Zygote
 
 # What a worker is sent: a list of (id, url), or None to finish.
 Job = list[tuple[int, str]] | None
+
+_STATUSES = {status.value: status for status in Status}
+
+
+def to_wire(record: Preview) -> bytes:
+    """A record as a worker sends it back: its JSON object (orjson), which crosses a pipe
+    several times cheaper than a pickle of the dataclass and its nested values; a pickle
+    when orjson refuses something in it (a lone surrogate, an integer beyond 64 bits)."""
+    try:
+        return orjson.dumps(record.to_dict())
+    except (TypeError, ValueError):
+        return pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def from_wire(data: bytes) -> Preview:
+    """The record `to_wire` sent."""
+    if data[:1] != b"{":
+        record: Preview = pickle.loads(data)
+        return record
+    values = orjson.loads(data)
+    values["status"] = _STATUSES[values["status"]]
+    if values["error"] is not None:
+        values["error"] = ErrorInfo.from_dict(values["error"])
+    return Preview(**values)
 
 
 def default_workers() -> int:
@@ -73,24 +99,28 @@ class _Frames:
     (`Connection.poll()` builds a selector on every call: too slow for one per record.)
     """
 
-    __slots__ = ("_buffer", "_eof", "fd")
+    __slots__ = ("_buffer", "_chunk", "_eof", "fd")
 
     def __init__(self, conn: Connection) -> None:
         self.fd = conn.fileno()
         os.set_blocking(self.fd, False)
         self._buffer = bytearray()
+        # read into one buffer kept for the purpose: os.read(fd, 1 MiB) maps and unmaps a
+        # fresh megabyte on every call
+        self._chunk = memoryview(bytearray(1 << 20))
         self._eof = False
 
     def read(self) -> list[Any] | None:
+        chunk = self._chunk
         while not self._eof:
             try:
-                data = os.read(self.fd, 1 << 20)
+                size = os.readv(self.fd, (chunk,))
             except BlockingIOError:
                 break
-            if not data:
+            if not size:
                 self._eof = True
-            self._buffer += data
-            if len(data) < 1 << 20:
+            self._buffer += chunk[:size]
+            if size < len(chunk):
                 break
         messages: list[Any] = []
         buffer, pos = self._buffer, 0
@@ -187,7 +217,7 @@ async def _serve(jobs: Connection, results: Connection, settings: Settings) -> N
             record = await previewer.run(url)
         except Exception as exc:  # a bug must cost one URL, not the worker
             record = error_preview(url, ErrorKind.CONNECT, f"internal error: {exc!r}")
-        outbox.put((job_id, record))
+        outbox.put((job_id, to_wire(record)))
 
     try:
         async with open_session(settings) as session:
@@ -370,10 +400,16 @@ class ShardPool:
             self._lost(worker)
             return
         for message in messages:
-            for job_id, record in message:
+            for job_id, wire in message:
                 future = worker.waiting.pop(job_id, None)
-                if future is not None and not future.done():
-                    future.set_result(record)
+                if future is None or future.done():
+                    continue
+                try:
+                    future.set_result(from_wire(wire))
+                except Exception as exc:  # a record that does not read back costs its URL only
+                    future.set_exception(
+                        RuntimeError(f"a worker sent an unreadable record: {exc!r}")
+                    )
 
     def _lost(self, worker: _Worker) -> None:
         """A worker died: its URLs end as errors, the others carry on."""

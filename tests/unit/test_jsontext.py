@@ -17,7 +17,7 @@ def test_compact_and_readable() -> None:
 
 
 def test_indented_matches_the_standard_library() -> None:
-    value = {"a": [1, {"b": "é"}], "c": None, "d": [], "e": {}}
+    value: dict[str, object] = {"a": [1, {"b": "é"}], "c": None, "d": [], "e": {}}
     assert jsontext.dumps(value, indent=True) == json.dumps(value, ensure_ascii=False, indent=2)
 
 
