@@ -34,9 +34,12 @@ import orjson
 
 from .config import Settings
 from .record import ErrorInfo, ErrorKind, Preview, Status, error_preview
+from .zygote import default_workers
 
 if TYPE_CHECKING:
     from .zygote import Zygote
+
+__all__ = ["ShardPool", "default_workers", "from_wire", "share", "to_wire", "worker_count"]
 
 # What a worker is sent: a list of (id, url), or None to finish.
 Job = list[tuple[int, str]] | None
@@ -64,12 +67,6 @@ def from_wire(data: bytes) -> Preview:
     if values["error"] is not None:
         values["error"] = ErrorInfo.from_dict(values["error"])
     return Preview(**values)
-
-
-def default_workers() -> int:
-    """One worker per core; none on a single core (everything runs in the loop)."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return cores if cores and cores > 1 else 0
 
 
 def share(total: int, parts: int, index: int) -> int:

@@ -60,10 +60,16 @@ def wanted_capacity(argv: Sequence[str]) -> int:
                 return 0
             wanted = int(value)
     if wanted is None:
-        from .shards import default_workers
-
         wanted = default_workers()
     return min(wanted, 64)
+
+
+def default_workers() -> int:
+    """One worker per core; none on a single core (everything runs in the loop).
+
+    (Here rather than in `shards`, whose imports would delay the zygote's fork.)"""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return cores if cores and cores > 1 else 0
 
 
 class _Grandchild:

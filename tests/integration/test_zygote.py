@@ -46,6 +46,21 @@ def test_capacity_follows_the_command_line(argv: list[str], expected: int | str)
     assert wanted_capacity(argv) == (default_workers() if expected == "one per core" else expected)
 
 
+def test_reading_the_capacity_imports_nothing_heavy() -> None:
+    """What runs before the fork is paid by the zygote and the main process both."""
+    code = (
+        "import sys\n"
+        "from og_preview import zygote\n"
+        "zygote.wanted_capacity(['og-preview', 'batch', 'urls.txt'])\n"
+        "print(sorted(m for m in ('asyncio', 'og_preview.shards', 'orjson', 'aiohttp', 'typer')"
+        " if m in sys.modules))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert out.stdout.strip() == "[]"
+
+
 SCRIPT = """
 import asyncio, json, os, sys
 from og_preview import zygote
