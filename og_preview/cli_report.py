@@ -9,12 +9,10 @@ import contextlib
 import io
 import os
 import sys
-import tempfile
 import time
-import webbrowser
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -32,7 +30,9 @@ from .cli_show import (
     _since,
 )
 from .record import Preview
-from .report import ReportCounts, write_report
+
+if TYPE_CHECKING:  # (imported when a report is written: `og-preview batch` never needs them)
+    from .report import ReportCounts
 
 DEFAULT_OUTPUT = "previews.html"
 
@@ -185,6 +185,8 @@ def _describe(db: Path, query: Query, limit: int | None) -> str:
 
 
 def _write_stdout(rows: Iterable[Preview], title: str, subtitle: str) -> ReportCounts:
+    from .report import write_report
+
     buffer = getattr(sys.stdout, "buffer", None)
     if buffer is None:  # a replaced sys.stdout without bytes underneath
         counts = write_report(rows, sys.stdout, title=title, subtitle=subtitle)
@@ -201,6 +203,10 @@ def _write_stdout(rows: Iterable[Preview], title: str, subtitle: str) -> ReportC
 
 
 def _write_file(target: Path, rows: Iterable[Preview], title: str, subtitle: str) -> ReportCounts:
+    import tempfile
+
+    from .report import write_report
+
     """Write beside `target`, then rename: a failure never leaves half a page."""
     handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 (renamed below, not closed by `with`)
         "w",
@@ -235,6 +241,8 @@ def _file_mode(target: Path) -> int:
 
 
 def _open(target: Path) -> None:
+    import webbrowser
+
     try:
         opened = webbrowser.open(target.resolve().as_uri())
     except webbrowser.Error:

@@ -270,7 +270,7 @@ def test_interrupted_writes_nothing(
     def interrupted(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("og_preview.cli_report.write_report", interrupted)
+    monkeypatch.setattr("og_preview.report.write_report", interrupted)
     result = run()
     assert result.exit_code == 130
     assert "interrupted" in result.stderr
