@@ -28,6 +28,7 @@ from .neterrors import classify
 from .netguard import ALLOWED_SCHEMES, AddressPolicy, GuardedResolver, parse_ipv4_loose
 from .record import ErrorInfo, ErrorKind
 from .retry import RETRY_STATUSES, parse_retry_after, run_with_retries
+from .tls import CLIENT, ensure_certificates
 
 ACCEPT: Final = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8"
 ACCEPT_ENCODING: Final = ", ".join(
@@ -175,6 +176,7 @@ async def open_session(
         limit_per_host=settings.per_host,
         resolver=guard or resolver,
         socket_factory=policy.socket_factory if guarded else None,
+        ssl=CLIENT,  # its certificates are loaded at the first https request (tls.py)
     )
     session = aiohttp.ClientSession(
         connector=connector,
@@ -334,6 +336,8 @@ async def _follow(
                 kind=ErrorKind.TOO_MANY_REDIRECTS, message=f"redirect loop at {target}"
             )
         seen.add((target, cookie))
+        if target.scheme == "https":
+            ensure_certificates()
         headers = {**settings.extra_headers, **({"Cookie": cookie} if cookie else {})}
         async with session.get(
             _canonical(target), allow_redirects=False, headers=headers, trace_request_ctx=deadline

@@ -262,6 +262,9 @@ def _zygote_main(control: int, report: int, pipes: list[tuple[Connection, Connec
             os._exit(1)
 
         signal.signal(signal.SIGTERM, stop)
+        from .tls import import_aiohttp
+
+        import_aiohttp()  # without loading certificates into contexts nobody uses
         from . import extract, fetch, pipeline  # noqa: F401  - what the workers run
         from .shards import _worker_main
 
