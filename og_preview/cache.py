@@ -198,21 +198,18 @@ def _check_path(path: Path) -> None:
         ) from None
 
 
-def _connect(path: Path) -> Database:
-    from sqlite_utils import Database  # about 50 ms: only when a cache is opened
-
+def _connect(path: Path) -> sqlite3.Connection:
     _check_path(path)
     conn: sqlite3.Connection | None = None
     try:
-        conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S)
-        db = Database(conn, execute_plugins=False)
+        conn = opened = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S)
         conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-        _retry_locked(db.enable_wal)
+        _retry_locked(lambda: _enable_wal(opened))
         conn.execute("PRAGMA synchronous = NORMAL")
-        if schema.needs_setup(db):
+        if schema.needs_setup(conn):
             with _write(conn):
-                schema.setup(db)
-        return db
+                schema.setup(conn)
+        return conn
     except schema.SchemaError as exc:
         if conn is not None:
             conn.close()
@@ -223,14 +220,28 @@ def _connect(path: Path) -> Database:
         raise CacheError(f"cannot open cache {path}: {_explain(exc)}") from None
 
 
+def _enable_wal(conn: sqlite3.Connection) -> None:
+    if str(conn.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+        with conn:
+            conn.execute("PRAGMA journal_mode = wal")
+
+
 class Cache:
     """The SQLite cache. Use from one thread; close it (or use `with`)."""
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path).expanduser()
-        #: the sqlite-utils Database, for ad-hoc queries (`cache.db["previews"].count`)
-        self.db = _connect(self.path)
-        self._conn = self.db.conn
+        self._conn = _connect(self.path)
+        self._db: Database | None = None
+
+    @property
+    def db(self) -> Database:
+        """The sqlite-utils Database, for ad-hoc queries (`cache.db["previews"].count`)."""
+        if self._db is None:
+            from sqlite_utils import Database
+
+            self._db = Database(self._conn, execute_plugins=False)
+        return self._db
 
     def close(self) -> None:
         self._conn.close()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,7 +16,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from og_preview.cache import Cache, CacheError, Query, QueryError, parse_order, utc_now_iso
-from og_preview.cache_schema import ALL_COLUMNS, RECORD_COLUMNS, SCHEMA_VERSION, host_of, iso_utc
+from og_preview.cache_schema import (
+    ALL_COLUMNS,
+    RECORD_COLUMNS,
+    SCHEMA_VERSION,
+    TABLE,
+    column_types,
+    ensure_indexes,
+    host_of,
+    iso_utc,
+)
 from og_preview.record import RECORD_KEYS, ErrorInfo, ErrorKind, Preview, Status, error_preview
 
 NOW = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
@@ -72,6 +83,33 @@ def test_open_sets_wal_mode(cache: Cache, db_path: Path) -> None:
 
 def test_open_sets_schema_version(cache: Cache, db_path: Path) -> None:
     assert raw(db_path, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
+
+
+def test_new_cache_schema_is_what_sqlite_utils_creates(cache: Cache, tmp_path: Path) -> None:
+    """A new cache is created without importing sqlite-utils, to the schema it would make."""
+    from sqlite_utils import Database
+
+    reference = Database(tmp_path / "reference.db")
+    reference.table(TABLE).create(
+        column_types(), pk="url", not_null={"url", "status"}, column_order=list(ALL_COLUMNS)
+    )
+    ensure_indexes(reference)
+    query = "SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY name"
+    assert cache.db.execute(query).fetchall() == reference.execute(query).fetchall()
+
+
+def test_opening_a_cache_does_not_import_sqlite_utils(tmp_path: Path) -> None:
+    code = (
+        "import sys\n"
+        "from og_preview.cache import Cache\n"
+        f"Cache({str(tmp_path / 'new.db')!r}).close()\n"
+        f"Cache({str(tmp_path / 'new.db')!r}).close()\n"
+        "print('sqlite_utils' in sys.modules)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert out.stdout.strip() == "False"
 
 
 def test_table_has_record_columns_in_order_then_bookkeeping(cache: Cache, db_path: Path) -> None:
