@@ -276,6 +276,25 @@ class Cache:
             found = row.fetchone()
         return _from_row(found) if found is not None else None
 
+    def lookup_many(
+        self, urls: Sequence[str], *, max_age: timedelta, now: datetime | None = None
+    ) -> dict[str, Preview]:
+        """`lookup` of many URLs at once: {url: its fresh processed row} for those that have
+        one (a query per 500 URLs rather than one per URL)."""
+        cutoff = iso_utc((now or datetime.now(UTC)) - max_age)
+        found: dict[str, Preview] = {}
+        with self._guard():
+            for start in range(0, len(urls), 500):
+                part = urls[start : start + 500]
+                marks = ", ".join("?" * len(part))
+                sql = (
+                    f"SELECT {_COLS} FROM {TABLE} WHERE url IN ({marks})"
+                    " AND status = 'processed' AND fetched_at > ?"
+                )
+                for row in self._conn.execute(sql, (*part, cutoff)):
+                    found[row[0]] = _from_row(row)
+        return found
+
     def get(self, url: str) -> Preview | None:
         """The stored row for `url`, whatever its status or age."""
         with self._guard():

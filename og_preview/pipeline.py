@@ -223,6 +223,12 @@ def cached(url: str, cache: Cache | None, settings: Settings) -> Preview | None:
     return cache.lookup(url, max_age=settings.max_age)
 
 
+def cached_many(urls: list[str], cache: Cache | None, settings: Settings) -> dict[str, Preview]:
+    if cache is None or settings.refresh or not urls:
+        return {}
+    return cache.lookup_many(urls, max_age=settings.max_age)
+
+
 def invalid_record(item: InputURL) -> Preview:
     return error_preview(item.raw, ErrorKind.INVALID_URL, item.problem or "invalid URL")
 
@@ -391,11 +397,12 @@ async def preview_many(
                     break
                 reading = asyncio.ensure_future(anext(chunks, None))
                 to_fetch: list[str] = []
+                hits = cached_many([i.url for i in chunk if i.url is not None], cache, settings)
                 for item in chunk:
                     sent += 1
                     if item.url is None:
                         finish(invalid_record(item))
-                    elif (hit := cached(item.url, cache, settings)) is not None:
+                    elif (hit := hits.get(item.url)) is not None:
                         finish(hit)
                     else:
                         to_fetch.append(item.url)

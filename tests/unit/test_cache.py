@@ -268,6 +268,22 @@ def test_lookup_of_unknown_url_is_none(cache: Cache) -> None:
     assert cache.lookup("https://nowhere.example/", max_age=timedelta(days=1)) is None
 
 
+def test_lookup_many_answers_as_lookup_does(cache: Cache) -> None:
+    urls = [f"https://h{i}.example/" for i in range(1200)]  # more than one query's worth
+    cache.save_many([good(u, title=u, age=timedelta(hours=1)) for u in urls[::3]])
+    cache.save_many([good(u, age=timedelta(days=30)) for u in urls[1::3]])  # stale
+    cache.save_many([bad(u) for u in urls[2::30]])
+    cache.mark_pending(["https://pending.example/"])
+    asked = [*urls, "https://pending.example/", "https://unknown.example/"]
+    found = cache.lookup_many(asked, max_age=timedelta(days=1), now=NOW)
+    assert sorted(found) == sorted(urls[::3])
+    assert all(hit.from_cache and hit.title == url for url, hit in found.items())
+    for url in asked[:60]:
+        one = cache.lookup(url, max_age=timedelta(days=1), now=NOW)
+        assert one == found.get(url)
+    assert cache.lookup_many([], max_age=timedelta(days=1)) == {}
+
+
 def test_get_returns_a_row_regardless_of_age(cache: Cache) -> None:
     cache.save(good(age=timedelta(days=400)))
     assert cache.get("https://a.example/") is not None
