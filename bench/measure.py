@@ -76,6 +76,23 @@ def all_procs() -> dict[int, ProcInfo]:
     return procs
 
 
+def children_of(pid: int) -> list[int]:
+    """The children of every thread of `pid` (Linux's /proc/<pid>/task/<tid>/children)."""
+    found: list[int] = []
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return found
+    for tid in tids:
+        try:
+            found.extend(
+                int(c) for c in Path(f"/proc/{pid}/task/{tid}/children").read_text().split()
+            )
+        except (OSError, ValueError):
+            continue
+    return found
+
+
 def vm_rss(pid: int) -> int | None:
     """VmRSS of /proc/<pid>/status, in bytes."""
     try:
@@ -149,6 +166,25 @@ class Sampler(threading.Thread):
         self.peak = 0
         self.timeline: list[tuple[float, float]] = []
 
+    def procs(self) -> dict[int, ProcInfo]:
+        """The contender's processes (and our own children, for re-parented orphans), read
+        through /proc/<pid>/task/<tid>/children: walking all of /proc every sample cost
+        ~1.2 ms, a share of the cores the contender is measured on."""
+        procs: dict[int, ProcInfo] = {}
+        todo = [self.me, self.root]
+        while todo:
+            pid = todo.pop()
+            if pid in procs:
+                continue
+            info = read_proc(pid)
+            if info is None:
+                continue
+            procs[pid] = info
+            todo.extend(children_of(pid))
+        if not procs.keys() - {self.me}:  # no children files (old kernel): the long way
+            return all_procs()
+        return procs
+
     def tree(self, procs: dict[int, ProcInfo]) -> list[int]:
         children: dict[int, list[int]] = {}
         for pid, info in procs.items():
@@ -164,7 +200,7 @@ class Sampler(threading.Thread):
         return found
 
     def sample(self) -> None:
-        procs = all_procs()
+        procs = self.procs()
         total = 0
         for pid in self.tree(procs):
             if pid not in self.seen:
