@@ -27,3 +27,11 @@ def run(
 
 def json_lines(stdout: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in stdout.splitlines() if line.strip()]
+
+
+def python_prints(code: str) -> str:
+    """What `code` prints when run by this Python in a fresh process (stripped)."""
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    return out.stdout.strip()

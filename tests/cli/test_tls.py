@@ -6,8 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import ssl
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +14,7 @@ import pytest
 import trustme
 from aiohttp import web
 
-from tests.cli.helpers import json_lines, run
+from tests.cli.helpers import json_lines, python_prints, run
 
 pytestmark = pytest.mark.e2e
 
@@ -131,7 +129,4 @@ def test_importing_aiohttp_without_certificates_restores_ssl() -> None:
         "print(ssl.create_default_context is create,"
         " 'set_default_verify_paths' in ssl.SSLContext.__dict__)\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
-    )
-    assert out.stdout.split() == ["True", "False"]
+    assert python_prints(code).split() == ["True", "False"]

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from og_preview.zygote import wanted_capacity
+from tests.cli.helpers import python_prints
 from tests.site import Site
 
 pytestmark = pytest.mark.integration
@@ -55,10 +56,7 @@ def test_reading_the_capacity_imports_nothing_heavy() -> None:
         "print(sorted(m for m in ('asyncio', 'og_preview.shards', 'orjson', 'aiohttp', 'typer')"
         " if m in sys.modules))\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
-    )
-    assert out.stdout.strip() == "[]"
+    assert python_prints(code) == "[]"
 
 
 SCRIPT = """

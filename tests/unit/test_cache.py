@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,6 +25,7 @@ from og_preview.cache_schema import (
     iso_utc,
 )
 from og_preview.record import RECORD_KEYS, ErrorInfo, ErrorKind, Preview, Status, error_preview
+from tests.cli.helpers import python_prints
 
 NOW = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
 
@@ -106,10 +105,7 @@ def test_opening_a_cache_does_not_import_sqlite_utils(tmp_path: Path) -> None:
         f"Cache({str(tmp_path / 'new.db')!r}).close()\n"
         "print('sqlite_utils' in sys.modules)\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
-    )
-    assert out.stdout.strip() == "False"
+    assert python_prints(code) == "False"
 
 
 def test_table_has_record_columns_in_order_then_bookkeeping(cache: Cache, db_path: Path) -> None:
