@@ -523,7 +523,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="what serves the no-latency runs: nginx when installed (auto), or our aiohttp one",
     )
     p.add_argument("--only", default="", help=f"comma-separated subset of: {', '.join(NAMES)}")
-    p.add_argument("--repeat", type=int, default=1, help="runs per contender, best kept (1)")
+    p.add_argument("--repeat", type=int, default=3, help="runs per contender, the fastest kept (3)")
     p.add_argument("--json", type=Path, default=None, help="write the results as JSON here")
     args = p.parse_args(argv)
     only = {x.strip() for x in args.only.split(",") if x.strip()} or set(NAMES)
