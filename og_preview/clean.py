@@ -54,10 +54,30 @@ def looks_like_url(value: str) -> bool:
     )
 
 
+# An absolute http(s) URL that resolving leaves as it is (`_resolve` would return it
+# unchanged, whatever the base): printable ASCII without spaces, quotes, brackets or
+# backslashes, a plain host, no empty `;params`, `?query` or `#fragment` to drop and no
+# `&amp;` to unescape.
+_PLAIN_ABSOLUTE = re.compile(
+    r"https?://[A-Za-z0-9.\-]+(?::[0-9]*)?(?:[/?#][!$-;=?-Z_a-z~]*)?", re.ASCII
+)
+_DROPPED = re.compile(r";(?=[?#]|\Z)|\?(?=#|\Z)|#\Z|#.*#|&amp;|&#38;")
+
+
 def clean_url(value: str | None, base: str | None) -> str | None:
     """An absolute http(s) URL resolved against `base`, or None."""
     if not value:
         return None
+    if (
+        len(value) <= MAX_URL
+        and _PLAIN_ABSOLUTE.fullmatch(value) is not None
+        and _DROPPED.search(value) is None
+    ):
+        return value  # (what the general path below returns for it, cheaper)
+    return _resolve(value, base)
+
+
+def _resolve(value: str, base: str | None) -> str | None:
     if value.isprintable():  # no control characters, tabs or newlines
         value = value.strip()
     else:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from og_preview.challenge import looks_like_challenge
-from og_preview.clean import clean_date, clean_lang, clean_text, clean_url
+from og_preview.clean import _resolve, clean_date, clean_lang, clean_text, clean_url
 from og_preview.extract import extract
 
 BASE = "https://example.com/a/b.html"
@@ -135,3 +137,54 @@ def test_markers_in_described_pages_are_ignored() -> None:
     og = '<meta property="og:title" content="A product page">'
     assert not extract(og + "<script>window._cf_chl_opt={};</script>", BASE).challenge
     assert extract(og + "<title>Just a moment...</title>", BASE).challenge
+
+
+_URL_PIECES = st.sampled_from(
+    [
+        "http",
+        "https",
+        "HTTP",
+        "://",
+        ":",
+        "//",
+        "/",
+        "a",
+        "B",
+        "x.org",
+        "-",
+        ".",
+        "80",
+        "?",
+        "#",
+        ";",
+        "&",
+        "&amp;",
+        "&#38;",
+        "=",
+        "@",
+        "%20",
+        "%zz",
+        " ",
+        "\t",
+        "é",
+        "[",
+        "]",
+        "\\",
+        "'",
+        '"',
+        "~",
+        "data:",
+        "javascript:",
+    ]
+)
+_BASES = st.sampled_from(
+    [None, "https://base.example/dir/page.html", "http://base.example/", "https://x.org/a/b"]
+)
+
+
+@settings(max_examples=2000)
+@given(st.builds("".join, st.lists(_URL_PIECES, max_size=14)), _BASES)
+def test_clean_url_shortcut_agrees_with_resolving(value: str, base: str | None) -> None:
+    """Plain absolute URLs skip urljoin/urlsplit: the answer must be the same."""
+    for candidate in (value, "https://" + value, "http://x.org/" + value):
+        assert clean_url(candidate, base) == _resolve(candidate, base)
