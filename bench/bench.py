@@ -23,7 +23,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -147,17 +147,21 @@ class Bench:
 
     # -- helpers -------------------------------------------------------------
 
-    def best_of(self, name: str, make: Any) -> Result:
-        """Run `make()` --repeat times; keep the fastest (least disturbed) run."""
-        best: Result | None = None
+    def best_of_turns(self, contenders: list[tuple[str, Callable[[], Result]]]) -> None:
+        """Run the contenders in turns, --repeat rounds, and keep each one's fastest (least
+        disturbed) run. Taking turns lets every contender meet the same moments of the
+        machine, whose speed drifts by tens of percent within a minute: their ratios then
+        compare like with like."""
+        best: dict[str, Result] = {}
         for _ in range(self.args.repeat):
-            result: Result = make()
-            if best is None or (result.ok and (not best.ok or result.run.wall < best.run.wall)):
-                best = result
-        assert best is not None
-        self.results[name] = best
-        self.report(best)
-        return best
+            for name, make in contenders:
+                result = make()
+                self.report(result)
+                kept = best.get(name)
+                if kept is None or (result.ok and (not kept.ok or result.run.wall < kept.run.wall)):
+                    best[name] = result
+        for name, _make in contenders:
+            self.results[name] = best[name]
 
     def report(self, r: Result) -> None:
         roles = ", ".join(f"{k} {v:.1f}s" for k, v in sorted(r.run.cpu_by_role.items()))
@@ -250,15 +254,26 @@ class Bench:
 
     def run_all(self, only: set[str]) -> None:
         n, ln, c = self.args.n, self.args.latency_n, self.args.concurrency
-        if "bare" in only:
-            self.best_of(
+        db = self.tmp / "bench.db"
+        loop_db = self.tmp / "in-loop.db"
+
+        def fresh(path: Path, name: str, label: str, *extra: str) -> Callable[[], Result]:
+            def run() -> Result:
+                for suffix in ("", "-wal", "-shm"):
+                    Path(f"{path}{suffix}").unlink(missing_ok=True)
+                cmd = self.og_cmd(self.urls, "--allow-private", "--db", str(path), *extra)
+                return self.run_og(name, label, "fetch", cmd, n)
+
+            return run
+
+        fast: list[tuple[str, Callable[[], Result]]] = [
+            (
                 "bare",
                 lambda: self.run_loop(
                     "bare", f"bare aiohttp loop (c {c})", "fetch", "bare", self.urls, n
                 ),
-            )
-        if "naive-extruct" in only:
-            self.best_of(
+            ),
+            (
                 "naive-extruct",
                 lambda: self.run_loop(
                     "naive-extruct",
@@ -268,50 +283,38 @@ class Bench:
                     self.urls,
                     n,
                 ),
-            )
-        if "og-preview" in only or "cached" in only:
-            db = self.tmp / "bench.db"
-
-            def fresh() -> Result:
-                for suffix in ("", "-wal", "-shm"):
-                    Path(f"{db}{suffix}").unlink(missing_ok=True)
-                label = f"og-preview (c {c}, per-host {c})"
-                return self.run_og(
-                    "og-preview",
-                    label,
-                    "fetch",
-                    self.og_cmd(self.urls, "--allow-private", "--db", str(db)),
-                    n,
-                )
-
-            self.best_of("og-preview", fresh)
-        if "in-loop" in only:
+            ),
+            ("og-preview", fresh(db, "og-preview", f"og-preview (c {c}, per-host {c})")),
             # the alternative the design was measured against: parsing in the event loop
-            loop_db = self.tmp / "in-loop.db"
-
-            def in_loop() -> Result:
-                for suffix in ("", "-wal", "-shm"):
-                    Path(f"{loop_db}{suffix}").unlink(missing_ok=True)
-                return self.run_og(
+            (
+                "in-loop",
+                fresh(
+                    loop_db,
                     "in-loop",
                     f"og-preview --workers 0 (c {c}, per-host {c})",
-                    "fetch",
-                    self.og_cmd(
-                        self.urls, "--allow-private", "--db", str(loop_db), "--workers", "0"
-                    ),
-                    n,
-                )
-
-            self.best_of("in-loop", in_loop)
-        if "cached" in only:  # a re-run over the cache the og-preview run filled
+                    "--workers",
+                    "0",
+                ),
+            ),
+        ]
+        wanted = [(name, make) for name, make in fast if name in only]
+        if "cached" in only and "og-preview" not in only:
+            wanted.append(("og-preview", dict(fast)["og-preview"]))  # it fills the cache
+        self.best_of_turns(wanted)
+        if "cached" in only:  # a re-run over the cache the last og-preview run filled
             cmd = self.og_cmd(self.urls, "--allow-private", "--db", str(db))
-            self.best_of(
-                "cached",
-                lambda: self.run_og("cached", "og-preview cached re-run", "cached", cmd, n),
+            self.best_of_turns(
+                [
+                    (
+                        "cached",
+                        lambda: self.run_og("cached", "og-preview cached re-run", "cached", cmd, n),
+                    )
+                ]
             )
         delay_ms = self.args.latency * 1000
-        if "latency-bare" in only:
-            self.best_of(
+        slow_og = self.og_cmd(self.slow_urls, "--allow-private", "--no-cache")
+        latency: list[tuple[str, Callable[[], Result]]] = [
+            (
                 "latency-bare",
                 lambda: self.run_loop(
                     "latency-bare",
@@ -321,19 +324,19 @@ class Bench:
                     self.slow_urls,
                     ln,
                 ),
-            )
-        if "latency-og-preview" in only:
-            cmd = self.og_cmd(self.slow_urls, "--allow-private", "--no-cache")
-            self.best_of(
+            ),
+            (
                 "latency-og-preview",
                 lambda: self.run_og(
                     "latency-og-preview",
                     f"og-preview, {delay_ms:.0f} ms/response",
                     "latency",
-                    cmd,
+                    slow_og,
                     ln,
                 ),
-            )
+            ),
+        ]
+        self.best_of_turns([(name, make) for name, make in latency if name in only])
         if "million" in only and not self.args.skip_million:
             self.run_memory("memory-100k", self.args.million // 10, None)
             self.run_memory("memory-1m", self.args.million, self.args.million_budget)
