@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
+from collections.abc import Callable
 
 __all__ = ["Scan"]
 
@@ -63,6 +64,102 @@ _DATE_WORDS = (b"publish", b"timestamp")
 _SIGNAL_ATTR = re.compile(rb"""\s(?i:itemprop|rel|class|id)\s*=\s*["']?[^"'<>=]*$""")
 
 
+Tokens = tuple[bytes | None, bytes | None, list[bytes], list[tuple[int, int]], list[bytes]]
+
+
+def tokens_python(
+    data: bytes, body_at: int, max_fragments: int, max_bytes: int, max_times: int
+) -> Tokens:
+    """The token pass of `Scan.document()`: the `<html>` and `<head>` start tags (None when
+    absent), the fragments kept in page order, the (start, end) of every comment, script
+    and style skipped, and the body's `<time>` start tags (each closed).
+
+    The reference for `_scan.tokens`, its compiled twin (tests/unit/test_scan_native.py)."""
+    html_tag: bytes | None = None
+    head_tag: bytes | None = None
+    want_title = True
+    parts: list[bytes] = []
+    skipped: list[tuple[int, int]] = []
+    times: list[bytes] = []
+    search = _TOKEN.search
+    end_of_page = len(data)
+    size = 0
+    pos = 0
+    while len(parts) < max_fragments and size < max_bytes:
+        match = search(data, pos)
+        if match is None:
+            break
+        start, pos = match.span()
+        comment, script_attrs, script_open, raw, name, tag = match.groups()
+        if name is not None:
+            if tag is None:  # an unterminated quote: resume after the next ">"
+                close = data.find(b">", pos)
+                if close < 0:
+                    break
+                pos = close + 1
+                continue
+            first = name[0] | 0x20
+            if first == 0x68:  # html, head
+                if name[1] | 0x20 == 0x74:
+                    if html_tag is None:
+                        html_tag = match.group(0)
+                elif head_tag is None:
+                    head_tag = match.group(0)
+            elif first == 0x74:  # time
+                if start >= body_at and len(times) < max_times:
+                    times.append(match.group(0) + b"</time>")
+            else:  # meta, link, base
+                tag = match.group(0)
+                if first == 0x6C:  # <link>: only those extraction reads are kept
+                    low = tag.lower()
+                    if b"icon" not in low and b"canonical" not in low and b"image_src" not in low:
+                        continue
+                parts.append(tag)
+                size += pos - start
+        elif script_attrs is not None:
+            if script_open is None:  # a start tag that never ends swallows the page
+                skipped.append((start, end_of_page))
+                break
+            close_m = _SCRIPT_END.search(data, pos)
+            pos = end_of_page if close_m is None else close_m.end()
+            if b"ld+json" in script_attrs.lower():
+                parts.append(data[start:pos])
+                size += pos - start
+            else:
+                skipped.append((start, pos))
+        elif comment is not None:
+            close = data.find(b"-->", pos)
+            pos = end_of_page if close < 0 else close + 3
+            skipped.append((start, pos))
+        elif raw[1] | 0x20 == 0x74:  # style
+            open_end = data.find(b">", pos)
+            if open_end < 0:
+                skipped.append((start, end_of_page))
+                break
+            close_m = _STYLE_END.search(data, open_end)
+            pos = end_of_page if close_m is None else close_m.end()
+            skipped.append((start, pos))
+        else:  # title
+            close_m = _TITLE_END.search(data, pos)
+            pos = end_of_page if close_m is None else close_m.end()
+            if want_title:
+                parts.append(data[start:pos] + (b"" if close_m else b"</title>"))
+                want_title = False
+    return html_tag, head_tag, parts, skipped, times
+
+
+def _compiled_or_python() -> Callable[[bytes, int, int, int, int], Tokens]:
+    """The compiled pass when it was built (setup.py: a C compiler is optional), else ours."""
+    try:
+        from ._scan import tokens
+    except ImportError:  # pragma: no cover - depends on the install
+        return tokens_python
+    return tokens
+
+
+_tokens = _compiled_or_python()
+
+
 class Scan:
     """One page's bytes, scanned once for its metadata fragments."""
 
@@ -81,82 +178,14 @@ class Scan:
 
     def document(self) -> bytes:
         """The metadata fragments of the page as one small HTML document (UTF-8 bytes)."""
-        data = self.data
-        html_tag, head_tag = b"<html>", b"<head>"
-        want_html = want_head = want_title = True
-        parts: list[bytes] = []
-        skipped = self._skipped
-        times = self._time_tags
-        body_at = self.body_at
-        search = _TOKEN.search
-        end_of_page = len(data)
-        size = 0
-        pos = 0
-        while len(parts) < MAX_FRAGMENTS and size < MAX_FRAGMENT_BYTES:
-            match = search(data, pos)
-            if match is None:
-                break
-            start, pos = match.span()
-            comment, script_attrs, script_open, raw, name, tag = match.groups()
-            if name is not None:
-                if tag is None:  # an unterminated quote: resume after the next ">"
-                    close = data.find(b">", pos)
-                    if close < 0:
-                        break
-                    pos = close + 1
-                    continue
-                first = name[0] | 0x20
-                if first == 0x68:  # html, head
-                    if name[1] | 0x20 == 0x74:
-                        if want_html:
-                            html_tag, want_html = match.group(0), False
-                    elif want_head:
-                        head_tag, want_head = match.group(0), False
-                elif first == 0x74:  # time
-                    if start >= body_at and len(times) < MAX_TIMES:
-                        times.append(match.group(0) + b"</time>")
-                else:  # meta, link, base
-                    tag = match.group(0)
-                    if first == 0x6C:  # <link>: only those extraction reads are kept
-                        low = tag.lower()
-                        if (
-                            b"icon" not in low
-                            and b"canonical" not in low
-                            and b"image_src" not in low
-                        ):
-                            continue
-                    parts.append(tag)
-                    size += pos - start
-            elif script_attrs is not None:
-                if script_open is None:  # a start tag that never ends swallows the page
-                    skipped.append((start, end_of_page))
-                    break
-                close_m = _SCRIPT_END.search(data, pos)
-                pos = end_of_page if close_m is None else close_m.end()
-                if b"ld+json" in script_attrs.lower():
-                    parts.append(data[start:pos])
-                    size += pos - start
-                else:
-                    skipped.append((start, pos))
-            elif comment is not None:
-                close = data.find(b"-->", pos)
-                pos = end_of_page if close < 0 else close + 3
-                skipped.append((start, pos))
-            elif raw[1] | 0x20 == 0x74:  # style
-                open_end = data.find(b">", pos)
-                if open_end < 0:
-                    skipped.append((start, end_of_page))
-                    break
-                close_m = _STYLE_END.search(data, open_end)
-                pos = end_of_page if close_m is None else close_m.end()
-                skipped.append((start, pos))
-            else:  # title
-                close_m = _TITLE_END.search(data, pos)
-                pos = end_of_page if close_m is None else close_m.end()
-                if want_title:
-                    parts.append(data[start:pos] + (b"" if close_m else b"</title>"))
-                    want_title = False
-        return b"".join((html_tag, head_tag, *parts, b"</head><body></body></html>"))
+        html_tag, head_tag, parts, skipped, times = _tokens(
+            self.data, self.body_at, MAX_FRAGMENTS, MAX_FRAGMENT_BYTES, MAX_TIMES
+        )
+        self._skipped = skipped
+        self._time_tags = times
+        return b"".join(
+            (html_tag or b"<html>", head_tag or b"<head>", *parts, b"</head><body></body></html>")
+        )
 
     def _inside_skipped(self, pos: int) -> int:
         """The end of the comment/script/style holding `pos`, else -1."""

@@ -1,0 +1,3 @@
+def tokens(
+    data: bytes, body_at: int, max_fragments: int, max_bytes: int, max_times: int, /
+) -> tuple[bytes | None, bytes | None, list[bytes], list[tuple[int, int]], list[bytes]]: ...
