@@ -1,12 +1,14 @@
-/* og_preview._scan: the token pass of scan.Scan.document(), compiled.
+/* og_preview._scan: the two byte scans of scan.py that cost the most, compiled.
  *
- * scan.py holds the reference: Scan._tokens_python() does in Python (with re) exactly what
- * tokens() does here, and tests/unit/test_scan_native.py holds the two to the same output on
- * the corpus and on generated pages. This file is optional: when it is not built (no C
- * compiler), og-preview runs the Python pass.
+ * scan.py holds the reference for each: tokens_python() for tokens() (the pass of
+ * Scan.document()) and Scan.signal_tags_python() for signal_tags() (where the body's
+ * bylines and dates are). tests/unit/test_scan_native.py holds each pair to the same output
+ * on the corpus and on generated pages. This module is optional: when it is not built (no C
+ * compiler), og-preview runs the Python passes.
  *
  * tokens(data, body_at, max_fragments, max_fragment_bytes, max_times)
  *   -> (html_tag | None, head_tag | None, parts, skipped, times)
+ * signal_tags(data, body_at, skipped, words, max_windows, max_hits, big_skip) -> [start, ...]
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -272,11 +274,189 @@ done:
     return result;
 }
 
+
+/* ---------------------------------------------------------------- signal_tags */
+
+/* the regex \s(?i:itemprop|rel|class|id)\s*=\s*["']?[^"'<>=]*$ searched in data[tag:end] */
+static int signal_attr(const unsigned char *data, Py_ssize_t tag, Py_ssize_t end) {
+    Py_ssize_t q = end - 1;
+    while (q >= tag && !(data[q] == '"' || data[q] == '\'' || data[q] == '<' || data[q] == '>' ||
+                         data[q] == '=')) {
+        q--;
+    }
+    if (q < tag || data[q] == '<' || data[q] == '>') return 0;
+    Py_ssize_t e = q;
+    if (data[q] != '=') { /* the optional quote after =\s* */
+        e = q - 1;
+        while (e >= tag && is_space(data[e])) e--;
+        if (e < tag || data[e] != '=') return 0;
+    }
+    Py_ssize_t k = e; /* the name ends where the white space before "=" starts */
+    while (k - 1 >= tag && is_space(data[k - 1])) k--;
+    static const char *const names[] = {"itemprop", "rel", "class", "id"};
+    for (int i = 0; i < 4; i++) {
+        Py_ssize_t len = (Py_ssize_t)strlen(names[i]);
+        Py_ssize_t at = k - len;
+        if (at - 1 >= tag && is_space(data[at - 1]) && starts_ci(data, k, at, names[i])) return 1;
+    }
+    return 0;
+}
+
+/* the first ASCII-case-insensitive match of `word` (lower-case) in data[from:to], or -1 */
+static Py_ssize_t find_ci(const unsigned char *data, Py_ssize_t from, Py_ssize_t to,
+                          const unsigned char *word, Py_ssize_t len) {
+    if (len == 0) return from <= to ? from : -1;
+    unsigned char first = word[0], upper = (first >= 'a' && first <= 'z') ? first - 32 : first;
+    Py_ssize_t at = from;
+    /* the next upper-case first letter, looked for again only once passed (it is rare:
+       looking for it at every lower-case one would scan the rest of the page each time) */
+    const unsigned char *next_upper = NULL;
+    int upper_gone = upper == first;
+    while (at + len <= to) {
+        if (!upper_gone && (next_upper == NULL || next_upper < data + at)) {
+            next_upper = memchr(data + at, upper, (size_t)(to - at));
+            upper_gone = next_upper == NULL;
+        }
+        const unsigned char *a = memchr(data + at, first, (size_t)(to - at));
+        const unsigned char *b = upper_gone ? NULL : next_upper;
+        const unsigned char *hit = a == NULL ? b : (b == NULL || a < b ? a : b);
+        if (hit == NULL) return -1;
+        Py_ssize_t i = hit - data;
+        if (i + len > to) return -1;
+        Py_ssize_t j = 1;
+        while (j < len && lower(data[i + j]) == word[j]) j++;
+        if (j == len) return i;
+        at = i + 1;
+    }
+    return -1;
+}
+
+static PyObject *signal_tags(PyObject *self, PyObject *args) {
+    Py_buffer view;
+    Py_ssize_t cut, max_windows, max_hits, big_skip;
+    PyObject *skipped_obj, *words_obj;
+    if (!PyArg_ParseTuple(args, "y*nOOnnn", &view, &cut, &skipped_obj, &words_obj, &max_windows,
+                          &max_hits, &big_skip)) {
+        return NULL;
+    }
+    const unsigned char *data = (const unsigned char *)view.buf;
+    Py_ssize_t n = view.len;
+    PyObject *result = NULL;
+    Py_ssize_t *spans = NULL, *pieces = NULL, *starts = NULL;
+    PyObject *skipped = PySequence_Fast(skipped_obj, "skipped must be a sequence");
+    PyObject *words = skipped ? PySequence_Fast(words_obj, "words must be a sequence") : NULL;
+    if (words == NULL) goto done;
+    Py_ssize_t count = PySequence_Fast_GET_SIZE(skipped);
+    Py_ssize_t nwords = PySequence_Fast_GET_SIZE(words);
+    spans = PyMem_Malloc(sizeof(Py_ssize_t) * 2 * (size_t)(count + 1));
+    pieces = PyMem_Malloc(sizeof(Py_ssize_t) * 2 * (size_t)(count + 2));
+    starts = PyMem_Malloc(sizeof(Py_ssize_t) * (size_t)(max_windows * (nwords + 1) + 1));
+    if (spans == NULL || pieces == NULL || starts == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    if (cut < 0) cut = 0;
+    if (cut > n) cut = n;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        PyObject *span = PySequence_Fast_GET_ITEM(skipped, i);
+        if (!PyArg_ParseTuple(span, "nn", &spans[2 * i], &spans[2 * i + 1])) goto done;
+        for (int k = 0; k < 2; k++) { /* (only ever inside the page) */
+            if (spans[2 * i + k] < 0) spans[2 * i + k] = 0;
+            if (spans[2 * i + k] > n) spans[2 * i + k] = n;
+        }
+    }
+    /* the pieces of the body between big skipped regions, as scan.Scan._searchable cuts them */
+    Py_ssize_t npieces = 0, pos = cut;
+    for (Py_ssize_t i = 0; i <= count; i++) {
+        Py_ssize_t start = i < count ? spans[2 * i] : n, stop = i < count ? spans[2 * i + 1] : n;
+        if (stop <= pos || (stop - start < big_skip && start < n)) continue;
+        if (start > pos) {
+            pieces[2 * npieces] = pos;
+            pieces[2 * npieces + 1] = start;
+            npieces++;
+        }
+        pos = stop;
+    }
+    Py_ssize_t nstarts = 0, hits = 0;
+    for (Py_ssize_t w = 0; w < nwords; w++) {
+        PyObject *word_obj = PySequence_Fast_GET_ITEM(words, w);
+        if (!PyBytes_Check(word_obj)) {
+            PyErr_SetString(PyExc_TypeError, "words must be bytes");
+            goto done;
+        }
+        const unsigned char *word = (const unsigned char *)PyBytes_AS_STRING(word_obj);
+        Py_ssize_t size = PyBytes_GET_SIZE(word_obj), mine = 0, last = -1;
+        for (Py_ssize_t p = 0; p < npieces && hits < max_hits && mine < max_windows; p++) {
+            Py_ssize_t at = pieces[2 * p], piece_end = pieces[2 * p + 1];
+            while (hits < max_hits && mine < max_windows) {
+                Py_ssize_t found = find_ci(data, at, piece_end, word, size);
+                if (found < 0) break;
+                hits++;
+                /* inside a (small) comment, script or style: on after its end */
+                Py_ssize_t lo = 0, hi = count;
+                while (lo < hi) {
+                    Py_ssize_t mid = (lo + hi) / 2;
+                    if (spans[2 * mid] <= found) lo = mid + 1; else hi = mid;
+                }
+                if (lo > 0 && spans[2 * (lo - 1)] <= found && found < spans[2 * (lo - 1) + 1]) {
+                    at = spans[2 * (lo - 1) + 1];
+                    continue;
+                }
+                Py_ssize_t tag = found - 1;
+                while (tag >= cut && data[tag] != '<') tag--;
+                if (tag < cut) tag = -1;
+                if (tag > last) {
+                    int known = 0;
+                    for (Py_ssize_t i = 0; i < nstarts; i++) {
+                        if (starts[i] == tag) { known = 1; break; }
+                    }
+                    if (known) {
+                        mine++;
+                        last = tag;
+                    } else if (memchr(data + tag, '>', (size_t)(found - tag)) == NULL &&
+                               (data[tag + 1] | 0x20) >= 0x61 && (data[tag + 1] | 0x20) <= 0x7A &&
+                               signal_attr(data, tag, found)) {
+                        starts[nstarts++] = tag;
+                        mine++;
+                        last = tag;
+                    }
+                }
+                at = found + size;
+            }
+        }
+    }
+    /* sorted, the first max_windows */
+    for (Py_ssize_t i = 1; i < nstarts; i++) {
+        Py_ssize_t v = starts[i], j = i - 1;
+        while (j >= 0 && starts[j] > v) { starts[j + 1] = starts[j]; j--; }
+        starts[j + 1] = v;
+    }
+    Py_ssize_t keep = nstarts < max_windows ? nstarts : max_windows;
+    result = PyList_New(keep);
+    if (result == NULL) goto done;
+    for (Py_ssize_t i = 0; i < keep; i++) {
+        PyObject *value = PyLong_FromSsize_t(starts[i]);
+        if (value == NULL) { Py_CLEAR(result); goto done; }
+        PyList_SET_ITEM(result, i, value);
+    }
+done:
+    PyMem_Free(spans);
+    PyMem_Free(pieces);
+    PyMem_Free(starts);
+    Py_XDECREF(skipped);
+    Py_XDECREF(words);
+    PyBuffer_Release(&view);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"tokens", tokens, METH_VARARGS, "The token pass of scan.Scan.document()."},
+    {"signal_tags", signal_tags, METH_VARARGS, "scan.Scan._signal_tags, compiled."},
     {NULL, NULL, 0, NULL},
 };
 
-static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_scan", NULL, -1, methods};
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "_scan", NULL, -1, methods, NULL, NULL, NULL, NULL,
+};
 
 PyMODINIT_FUNC PyInit__scan(void) { return PyModule_Create(&module); }

@@ -148,16 +148,21 @@ def tokens_python(
     return html_tag, head_tag, parts, skipped, times
 
 
-def _compiled_or_python() -> Callable[[bytes, int, int, int, int], Tokens]:
-    """The compiled pass when it was built (setup.py: a C compiler is optional), else ours."""
+SignalTags = Callable[
+    [bytes, int, list[tuple[int, int]], tuple[bytes, ...], int, int, int], list[int]
+]
+
+
+def _compiled() -> tuple[Callable[[bytes, int, int, int, int], Tokens], SignalTags | None]:
+    """The compiled passes when they were built (setup.py: a C compiler is optional)."""
     try:
-        from ._scan import tokens
+        from ._scan import signal_tags, tokens
     except ImportError:  # pragma: no cover - depends on the install
-        return tokens_python
-    return tokens
+        return tokens_python, None
+    return tokens, signal_tags
 
 
-_tokens = _compiled_or_python()
+_tokens, _native_signal_tags = _compiled()
 
 
 class Scan:
@@ -215,6 +220,20 @@ class Scan:
 
     def _signal_tags(self, words: tuple[bytes, ...]) -> list[int]:
         """Starts of body tags whose itemprop/rel/class/id contains one of `words`."""
+        if _native_signal_tags is not None:
+            return _native_signal_tags(
+                self.data,
+                self.body_at,
+                self._skipped,
+                words,
+                MAX_WINDOWS,
+                MAX_SIGNAL_HITS,
+                BIG_SKIP,
+            )
+        return self.signal_tags_python(words)
+
+    def signal_tags_python(self, words: tuple[bytes, ...]) -> list[int]:
+        """`_signal_tags` in Python: the reference for `_scan.signal_tags`, its compiled twin."""
         data, cut = self.data, self.body_at
         lower, pieces = self._searchable()
         offsets = [offset for offset, _start, _end in pieces]

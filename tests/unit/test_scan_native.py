@@ -9,7 +9,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from og_preview import scan
-from og_preview.scan import MAX_FRAGMENT_BYTES, MAX_FRAGMENTS, MAX_TIMES, Scan, tokens_python
+from og_preview.scan import (
+    _AUTHOR_WORDS,
+    _DATE_WORDS,
+    BIG_SKIP,
+    MAX_FRAGMENT_BYTES,
+    MAX_FRAGMENTS,
+    MAX_SIGNAL_HITS,
+    MAX_TIMES,
+    MAX_WINDOWS,
+    Scan,
+    tokens_python,
+)
 
 native = pytest.importorskip("og_preview._scan", reason="the C token pass is not built here")
 
@@ -21,8 +32,28 @@ def both(data: bytes, body_at: int | None = None, limits: tuple[int, int, int] =
     assert native.tokens(data, at, *limits) == tokens_python(data, at, *limits)
 
 
-def test_scan_uses_the_compiled_pass_when_built() -> None:
+WORDS = (_AUTHOR_WORDS + _DATE_WORDS, _AUTHOR_WORDS, _DATE_WORDS)
+
+
+def signals(
+    data: bytes, words: tuple[bytes, ...], limits: tuple[int, int, int] | None = None
+) -> None:
+    page = Scan(data)
+    page.document()  # records the comments, scripts and styles
+    windows, hits, big = limits or (MAX_WINDOWS, MAX_SIGNAL_HITS, BIG_SKIP)
+    scan_limits = (scan.MAX_WINDOWS, scan.MAX_SIGNAL_HITS, scan.BIG_SKIP)
+    scan.MAX_WINDOWS, scan.MAX_SIGNAL_HITS, scan.BIG_SKIP = windows, hits, big
+    try:
+        expected = page.signal_tags_python(words)
+    finally:
+        scan.MAX_WINDOWS, scan.MAX_SIGNAL_HITS, scan.BIG_SKIP = scan_limits
+    got = native.signal_tags(data, page.body_at, page._skipped, words, windows, hits, big)
+    assert got == expected
+
+
+def test_scan_uses_the_compiled_passes_when_built() -> None:
     assert scan._tokens is native.tokens
+    assert scan._native_signal_tags is native.signal_tags
 
 
 @pytest.mark.parametrize(
@@ -127,3 +158,87 @@ def test_every_corpus_page(corpus_dir: Path) -> None:
     assert pages
     for path in pages:
         both(path.read_bytes())
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        b'</head><div class="byline">By A</div><span itemprop=author>B</span>',
+        b'</head><p class = " Author-name ">x</p><p id=\n"byline">y</p><p rel=author>z</p>',
+        b'</head><a href="/author/x" class="x">no</a><div data-author="x">no</div>',
+        b'</head><!-- <div class="author">in a comment</div> --><div class="AUTHOR">yes</div>',
+        b'</head><script>var author = "x"</script><time class="published">2020</time>',
+        b'</head><div class="pub" itemprop="datePublished" content="2020-01-01"></div>',
+        b"</head><div class=timestamp>1</div><div class=\"x\" title='a' id='published'>",
+        b'</head><div class="author',
+        b"</head><div class=author",
+        b"</head>author",
+        b'</head><div\tclass="byline"\n>x</div><div\x0bclass=byline>y</div>',
+        b'</head><div class="a=b author">x</div><div class="a>b author">y</div>',
+        b"</head>" + b'<p class="author">x</p>' * 40,
+        b"</head><style>" + b"x" * 3000 + b'</style><div class="author">after a big style</div>',
+    ],
+)
+def test_signal_tags_of_hand_written_pages(page: bytes) -> None:
+    for words in WORDS:
+        signals(page, words)
+
+
+def test_signal_tags_limits() -> None:
+    page = b"</head>" + b'<p class="author byline publish timestamp">x</p>' * 30
+    for limits in ((3, 2000, 2048), (12, 5, 2048), (12, 2000, 1)):
+        signals(page, WORDS[0], limits)
+
+
+_BODY_PIECES = st.sampled_from(
+    [
+        b"<",
+        b">",
+        b"</",
+        b"<div",
+        b"<p",
+        b"<!--",
+        b"-->",
+        b"<script>",
+        b"</script>",
+        b"<style>",
+        b"</style>",
+        b" ",
+        b"\n",
+        b"\t",
+        b"\x0b",
+        b"=",
+        b'"',
+        b"'",
+        b"class",
+        b"CLASS",
+        b" id",
+        b" rel",
+        b" itemprop",
+        b"data-x",
+        b"author",
+        b"Author",
+        b"byline",
+        b"publish",
+        b"Published",
+        b"timestamp",
+        b"x",
+        b"\xc3\xa9",
+        b"</head>",
+        b"x" * 40,
+    ]
+)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(_BODY_PIECES, max_size=60), st.integers(min_value=1, max_value=6))
+def test_signal_tags_of_generated_pages(pieces: list[bytes], small: int) -> None:
+    page = b"".join(pieces)
+    signals(page, WORDS[0])
+    signals(page, WORDS[2], (2, 5, small * 8))  # small limits, and small "big" skips
+
+
+def test_signal_tags_of_every_corpus_page(corpus_dir: Path) -> None:
+    for path in sorted(corpus_dir.glob("*/page.html")):
+        for words in WORDS:
+            signals(path.read_bytes(), words)
