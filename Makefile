@@ -46,5 +46,5 @@ accuracy: $(STAMP)  ## score `og-preview parse` on the shared corpus (when prese
 		OGP_BIN=$(BIN)/og-preview $(PYTHON) ../shared/tools/score.py --corpus $(CORPUS) og-preview; \
 	else echo "no corpus at $(CORPUS): nothing to score"; fi
 
-clean:  ## remove .venv and caches
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info
+clean:  ## remove .venv, caches and the built extension
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info og_preview/*.so
