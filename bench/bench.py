@@ -30,7 +30,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from measure import Run, become_subreaper
+from measure import Run, become_subreaper, wait_or_kill
 from measure import run as measure
 from nginx import Nginx, nginx_binary
 from server import find_pages
@@ -99,11 +99,7 @@ class PageServer:
         with contextlib.suppress(OSError):
             assert self.proc.stdin is not None
             self.proc.stdin.close()
-        try:
-            self.proc.wait(5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(5)
+        wait_or_kill(self.proc)
         if self.proc.stdout is not None:
             self.proc.stdout.close()
 

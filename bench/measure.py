@@ -241,6 +241,15 @@ def _children_of_me() -> set[int]:
     return found
 
 
+def wait_or_kill(proc: subprocess.Popen[bytes], timeout: float = 5.0) -> None:
+    """Wait `timeout` seconds for a server told to stop, then kill it."""
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout)
+
+
 def reap_orphans(pids: set[int], grace: float = 5.0) -> None:
     """Wait for (then kill) re-parented descendants, so their CPU is counted."""
     deadline = time.monotonic() + grace

@@ -16,7 +16,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from measure import all_procs
+from measure import all_procs, wait_or_kill
 
 CONFIG = """\
 {user}
@@ -106,11 +106,7 @@ class Nginx:
         if self.proc is None:
             return
         self.proc.terminate()
-        try:
-            self.proc.wait(5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(5)
+        wait_or_kill(self.proc)
         if self.proc.stderr is not None:
             self.proc.stderr.close()
         self.proc = None

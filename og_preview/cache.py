@@ -270,11 +270,7 @@ class Cache:
         self, url: str, *, max_age: timedelta, now: datetime | None = None
     ) -> Preview | None:
         """The processed row for `url` if fetched less than `max_age` ago, else None."""
-        cutoff = iso_utc((now or datetime.now(UTC)) - max_age)
-        with self._guard():
-            row = self._conn.execute(_SELECT_PROCESSED + " AND fetched_at > ?", (url, cutoff))
-            found = row.fetchone()
-        return _from_row(found) if found is not None else None
+        return self.lookup_many([url], max_age=max_age, now=now).get(url)
 
     def lookup_many(
         self, urls: Sequence[str], *, max_age: timedelta, now: datetime | None = None

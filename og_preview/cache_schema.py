@@ -50,15 +50,15 @@ def column_types() -> dict[str, type]:
     return {c: int if c in INT_COLUMNS else str for c in ALL_COLUMNS}
 
 
-# A URL as og-preview stores it (scheme://host[:port]/...): no userinfo, IPv6 brackets,
-# backslashes, whitespace or controls, whose host is read without `urlsplit`.
+# A URL as og-preview stores it (scheme://host[:port], then "/", "?", "#" or the end): no
+# userinfo or IPv6 brackets, and a plain lower-case host, read without `urlsplit`.
 _PLAIN_URL = re.compile(r"https?://([a-z0-9.\-]+)(?::\d*)?(?=[/?#]|\Z)", re.ASCII)
 
 
 def host_of(url: str) -> str | None:
     """The lower-cased host of a URL (brackets dropped from IPv6), or None."""
     plain = _PLAIN_URL.match(url)
-    if plain is not None and url.isascii() and url.isprintable() and " " not in url:
+    if plain is not None:
         return plain.group(1).rstrip(".") or None
     try:
         host = urlsplit(url).hostname

@@ -61,7 +61,8 @@ def looks_like_url(value: str) -> bool:
 _PLAIN_ABSOLUTE = re.compile(
     r"https?://[A-Za-z0-9.\-]+(?::[0-9]*)?(?:[/?#][!$-;=?-Z_a-z~]*)?", re.ASCII
 )
-_DROPPED = re.compile(r";(?=[?#]|\Z)|\?(?=#|\Z)|#\Z|#.*#|&amp;|&#38;")
+# (after _PLAIN_ABSOLUTE, a "#" can only be the first of the path/query/fragment characters)
+_DROPPED = re.compile(r";(?=\?|\Z)|\?\Z|#\Z|&amp;|&#38;")
 
 
 def clean_url(value: str | None, base: str | None) -> str | None:

@@ -217,13 +217,8 @@ async def runner(settings: Settings, pool: ShardPool | None = None) -> AsyncIter
         yield Previewer(settings, session).run
 
 
-def cached(url: str, cache: Cache | None, settings: Settings) -> Preview | None:
-    if cache is None or settings.refresh:
-        return None
-    return cache.lookup(url, max_age=settings.max_age)
-
-
 def cached_many(urls: list[str], cache: Cache | None, settings: Settings) -> dict[str, Preview]:
+    """The fresh processed cache rows of `urls` (none with `--refresh` or no cache)."""
     if cache is None or settings.refresh or not urls:
         return {}
     return cache.lookup_many(urls, max_age=settings.max_age)
@@ -260,7 +255,7 @@ async def preview(
         key = normalise(url)
     except InvalidURL as exc:
         return error_preview(printable(url.strip()), ErrorKind.INVALID_URL, str(exc))
-    hit = cached(key, cache, settings)
+    hit = cached_many([key], cache, settings).get(key)
     if hit is not None:
         return hit
     if session is None:

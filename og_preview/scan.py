@@ -12,6 +12,9 @@ Scanning runs on the page's UTF-8 bytes: one regex pass (`_TOKEN`) finds the
 tags we keep and jumps over comments, scripts and styles, matching tag names
 case-insensitively without lower-casing the page. `body_document()` lower-cases
 only the parts of the body where its words can be (not its big scripts).
+
+Both passes have a compiled twin in `_scan.c`, used when it was built; the Python
+ones here are the reference (`tokens_python`, `Scan.signal_tags_python`).
 """
 
 from __future__ import annotations
