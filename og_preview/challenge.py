@@ -52,21 +52,27 @@ _TITLE_TAG = re.compile(rb"<(?i:title)[^>]*>([^<]{0,300})</(?i:title)")
 _WS = re.compile(r"\s+")
 
 
-def looks_like_challenge(data: bytes, title: str | None = None, described: bool = False) -> bool:
+def looks_like_challenge(
+    data: bytes | str, title: str | None = None, described: bool = False
+) -> bool:
     """True when a page looks like a bot check, captcha wall or DDoS shield.
 
-    `data` is the page's UTF-8 bytes (any case); `title` its `<title>` when known;
-    `described`: the page has OpenGraph, Twitter card or JSON-LD metadata (content, then,
-    whatever scripts it loads: only its title can still make it a challenge).
+    `data` is the page's UTF-8 bytes (any case) or its decoded text; `title` its `<title>`
+    when known; `described`: the page has OpenGraph, Twitter card or JSON-LD metadata
+    (content, then, whatever scripts it loads: only its title can still make it a
+    challenge).
     """
+    size = len(data)
+    start = data[:SCAN_CHARS]
+    head = start.encode("utf-8", "replace") if isinstance(start, str) else start
     if title is None:
-        match = _TITLE_TAG.search(data, 0, SCAN_CHARS)
+        match = _TITLE_TAG.search(head)
         title = match.group(1).decode("utf-8", "replace") if match else None
     if title and _TITLES.match(_WS.sub(" ", title).strip()):
         return True
-    if described or len(data) > MARKER_PAGE_MAX:
+    if described or size > MARKER_PAGE_MAX:
         return False  # a big or described page is content, whatever scripts it loads
-    head = data[:SCAN_CHARS].lower()
+    head = head.lower()
     return any(
         key in head and any(marker in head for marker in group) for key, group in _MARKER_GROUPS
     )

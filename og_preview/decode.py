@@ -13,15 +13,7 @@ from __future__ import annotations
 import codecs
 import re
 
-__all__ = [
-    "ascii_compatible",
-    "declared_encoding",
-    "decode_fragment",
-    "decode_html",
-    "decode_with",
-    "normalize_charset",
-    "sniff_encoding",
-]
+__all__ = ["decode_html", "normalize_charset", "sniff_encoding"]
 
 PRESCAN_BYTES = 64 * 1024
 LATE_PRESCAN_BYTES = 1024 * 1024
@@ -348,19 +340,6 @@ def _choose(body: bytes, header_charset: str | None) -> str:
     return declared
 
 
-def declared_encoding(body: bytes, header_charset: str | None = None) -> str | None:
-    """What the byte-order mark, else the transport charset, else a `<meta charset>` of the
-    page says (a WHATWG name), unchecked: cheap, unlike `sniff_encoding`, which also checks
-    a declaration against the bytes. None when nothing is declared. Never raises."""
-    try:
-        for bom, name in _BOMS:
-            if body.startswith(bom):
-                return name
-        return normalize_charset(header_charset) or _prescan(body)
-    except Exception:  # never fatal
-        return None
-
-
 # Single-byte encodings whose lower half is ASCII: each byte is one character and an ASCII
 # byte is that ASCII character, whatever surrounds it...
 _SINGLE_BYTE_ASCII = frozenset(
@@ -371,45 +350,9 @@ _SINGLE_BYTE_ASCII = frozenset(
 )
 
 
-# ...and the multi-byte encodings whose bytes below 0x80 are always ASCII characters (no
-# trail byte is "<", ">", "=" or a quote): a page's tags can be found in its raw bytes.
+# ...and the multi-byte encodings whose bytes below 0x80 are always ASCII characters:
+# ASCII text reads the same in all of these (`_as_utf8`).
 _ASCII_COMPATIBLE = _SINGLE_BYTE_ASCII | {"gb18030", "big5", "shift_jis", "euc-jp", "euc-kr"}
-
-
-def ascii_compatible(name: str) -> bool:
-    """Can the markup of a page in `name` (a WHATWG name) be scanned in its raw bytes?"""
-    return name in _ASCII_COMPATIBLE
-
-
-def decode_fragment(data: bytes, declared: str) -> str | None:
-    """Bytes cut out of a page that declares `declared` (see `ascii_compatible`), as text;
-    None when the declaration does not fit them (then decode the whole page instead).
-
-    The checks `decode_html` makes of a declaration, made on these bytes: ASCII reads the
-    same in any of these encodings; valid UTF-8 with non-ASCII bytes is UTF-8 (an old
-    declaration kept over re-encoded bytes); a decode with many bad bytes is no fit.
-    """
-    if data.isascii():
-        return data.decode("ascii")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    try:
-        if _badly_decoded(data, declared):
-            return None
-        return _decode(data, declared)
-    except Exception:  # never fatal
-        return None
-
-
-def decode_with(body: bytes, encoding: str) -> str:
-    """`body` decoded with an encoding `sniff_encoding` chose; bad bytes replaced, BOM dropped."""
-    try:
-        text = _decode(body, encoding)
-    except Exception:  # never fatal
-        text = body.decode("utf-8", errors="replace")
-    return text[1:] if text.startswith("\ufeff") else text
 
 
 def sniff_encoding(body: bytes, header_charset: str | None = None) -> str:
@@ -420,9 +363,31 @@ def sniff_encoding(body: bytes, header_charset: str | None = None) -> str:
         return "utf-8"
 
 
+def _as_utf8(body: bytes, header_charset: str | None) -> tuple[str, str] | None:
+    """What `_choose` + `_decode` give a page whose bytes are UTF-8 (most pages), in one
+    strict decode; None for every other page (and for a BOM: `_choose` reads those)."""
+    if body[:1] in (b"\xef", b"\xfe", b"\xff", b"\x00", b"+"):  # a BOM can start so
+        return None
+    declared = normalize_charset(header_charset) or _prescan(body)
+    if declared is not None and declared != "utf-8" and declared not in _ASCII_COMPATIBLE:
+        return None  # (UTF-16, ISO-2022-JP...: read as declared)
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    # ASCII reads the same in any ASCII-compatible encoding; valid UTF-8 with non-ASCII
+    # bytes is UTF-8 whatever is declared (an old declaration kept over re-encoded bytes)
+    if declared is not None and declared != "utf-8" and text.isascii():
+        return text, declared
+    return text, "utf-8"
+
+
 def decode_html(body: bytes, header_charset: str | None = None) -> tuple[str, str]:
     """bytes → (text, encoding used). Never raises; undecodable bytes are replaced."""
     try:
+        quick = _as_utf8(body, header_charset)
+        if quick is not None:
+            return quick
         name = _choose(body, header_charset)
         text = _decode(body, name)
     except Exception:  # never fatal

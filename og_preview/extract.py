@@ -1,69 +1,42 @@
-"""One lxml parse → OpenGraph, Twitter, JSON-LD + our fallbacks → a clean `Metadata`.
+"""One HTML5 parse → extruct's OpenGraph and JSON-LD + our own pass → a clean `Metadata`.
 
-Only what metadata needs is parsed: the head, plus the `<meta>`, `<link>` and
-JSON-LD fragments of the body (see `scan.Scan`). OpenGraph namespaces and JSON-LD
-are read as extruct's extractors read them (tests/unit/test_extruct_parity.py holds
-us to that), without importing extruct. `extract` and
-`extract_bytes` never raise: the worst case is a `Metadata` of Nones.
+The decoded page is parsed once by turbohtml, a WHATWG (browser) tree builder that stays
+linear on any input: markup inside `<textarea>`, `<template>`, `<script>`, comments...
+is text, never tags, and nesting is capped as browsers cap it. Its metadata-bearing
+elements (`<title>`, `<meta>`, `<link>`, `<base>`, JSON-LD `<script>`s, wherever they
+are) are read once (`meta.collect`); the `<meta property content>`s and the JSON-LD
+scripts are rebuilt as a small lxml tree, on which extruct's own `OpenGraphExtractor`
+and `JsonLdExtractor` run. Our pass adds what extruct does not read: twitter:*, `name=`
+tags, the HTML fallbacks, and (only when the tags leave them unknown) the body's bylines
+and dates. `extract` and `extract_bytes` never raise for anything a page contains: the
+worst case is a `Metadata` of Nones. (A `deadline.ParseTimeout`, a BaseException, goes
+through: it is the caller's deadline.)
 """
 
 from __future__ import annotations
 
-import codecs
 import re
 from dataclasses import dataclass
 from typing import Any
 
 import lxml.html
-from lxml import etree
-from lxml.html import HtmlComment, HtmlElement, HtmlEntity, HtmlProcessingInstruction
+import turbohtml
+from extruct.opengraph import OpenGraphExtractor
+from lxml.html import HtmlElement
 
 from .challenge import looks_like_challenge
 from .clean import clean_date, clean_lang, clean_text, clean_url, looks_like_url, origin_favicon
-from .decode import (
-    ascii_compatible,
-    declared_encoding,
-    decode_fragment,
-    decode_with,
-    sniff_encoding,
-)
+from .decode import decode_html
 from .jsonld import JsonLdView, extract_jsonld
-from .meta import (
-    OG_PREFIXES,
-    Page,
-    build_og,
-    build_twitter,
-    collect,
-    og_image_groups,
-)
+from .meta import Page, body_signals, build_og, build_twitter, collect, og_image_groups
 from .record import Metadata
-from .scan import Scan
 
-__all__ = ["Extraction", "extract", "extract_bytes"]
+__all__ = ["Extraction", "extract", "extract_bytes", "parse_html"]
 
-_XML_DECL = re.compile(r"^\s*<\?xml[^>]*>", re.IGNORECASE)
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_CONTROL_BYTES = bytes([*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
-# lxml.html's parser, but every element an HtmlElement: lxml.html's own parser asks a
-# Python lookup for the class of each element it hands out (form, input, label...).
-_PARSER = lxml.html.HTMLParser(
-    recover=True, no_network=True, remove_blank_text=False, collect_ids=False
-)
-_PARSER.set_element_class_lookup(
-    etree.ElementDefaultClassLookup(
-        element=HtmlElement, comment=HtmlComment, pi=HtmlProcessingInstruction, entity=HtmlEntity
-    )
-)
-
-
-# How `extract_bytes` reads the bytes a page's extraction keeps (see there): "" as UTF-8,
-# unchecked; "utf-8" they must be UTF-8; else the name of the ASCII-compatible encoding the
-# page declares (`decode.decode_fragment`).
-_Check = str
-
-
-class _NotUtf8(Exception):
-    """The kept bytes fail the check: the page is decoded the careful way."""
+# What an lxml tree cannot hold (XML 1.0): C0 controls but tab/LF/CR, U+FFFE/U+FFFF and
+# lone surrogates (a `str` given to `extract` may carry them).
+_XML_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+_OG = OpenGraphExtractor()
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,90 +45,45 @@ class Extraction:
     challenge: bool  # the content looks like a bot-challenge interstitial
 
 
-def parse_tree(doc: str, controls: bool = True) -> HtmlElement | None:
-    """One lxml parse of a (small) document; None when there is nothing to parse.
-
-    `controls=False`: the caller knows `doc` has no control characters.
-    """
-    if _XML_DECL.match(doc):
-        doc = _XML_DECL.sub("", doc, count=1)
-    if controls:
-        doc = _CONTROL.sub("", doc)
-    if not doc or doc.isspace():
-        return None
-    try:
-        return lxml.html.document_fromstring(doc, parser=_PARSER)
-    except Exception:  # ParserError on an empty document, encoding declarations, ...
-        return None
+def _xml_safe(text: str) -> str:
+    return _XML_UNSAFE.sub("", text) if _XML_UNSAFE.search(text) else text
 
 
-def _parse_fragments(doc: bytes, check: _Check) -> HtmlElement | None:
-    """`parse_tree` of the kept bytes; raise `_NotUtf8` when they fail `check`."""
-    if not check:
-        text = doc.decode("utf-8", "replace")
-    elif check == "utf-8":
-        try:
-            text = doc.decode("utf-8")
-        except UnicodeDecodeError:
-            raise _NotUtf8 from None
-    else:
-        decoded = decode_fragment(doc, check)
-        if decoded is None:
-            raise _NotUtf8
-        text = decoded
-    # (a control character is one byte in UTF-8: looking for them in the bytes is cheap)
-    return parse_tree(text, len(doc.translate(None, _CONTROL_BYTES)) != len(doc))
+def parse_html(text: str) -> turbohtml.Document:
+    """The page as a browser's DOM: the WHATWG tree-building rules with scripting on (so
+    `<noscript>` holds text, as in a browser that runs scripts). `<template>` contents are
+    dropped: they are no part of the document a browser's `querySelectorAll` sees."""
+    doc = turbohtml.parse(text, positions=False, scripting=True)
+    templates = doc.select("template")
+    for template in templates:  # (an inner one may go with its outer one: both are fine)
+        template.decompose()
+    return doc
 
 
-# extruct's OpenGraph extractor, read the same way (extruct.opengraph), without importing
-# extruct: that loads every syntax it knows (RDFa, microformats...) at ~0.25 s a process.
-_PREFIX_ATTR = re.compile(r"\s*(\w+):\s*([^\s]+)")
-_EXTRUCT_OG_NAMESPACES = frozenset(
-    ("og", "music", "video", "article", "book", "profile", "product")
-)
+def metadata_tree(page: Page) -> tuple[HtmlElement, list[HtmlElement]]:
+    """The page's `<meta property content>`s and JSON-LD scripts as one small lxml
+    document (with the `prefix`es of `<html>` and `<head>`), and its script elements."""
+    html = lxml.html.Element("html")
+    head = lxml.html.Element("head")
+    html.append(head)
+    if page.html_prefix:
+        html.set("prefix", _xml_safe(page.html_prefix))
+    if page.head_prefix:
+        head.set("prefix", _xml_safe(page.head_prefix))
+    for prop, content in page.properties:
+        head.append(lxml.html.Element("meta", property=_xml_safe(prop), content=_xml_safe(content)))
+    scripts = []
+    for text in page.scripts:
+        script = lxml.html.Element("script", type="application/ld+json")
+        script.text = _xml_safe(text)
+        head.append(script)
+        scripts.append(script)
+    return html, scripts
 
 
-def _declared_prefixes(element: HtmlElement | None) -> list[str]:
-    if element is None:
-        return []
-    return [name for name, _uri in _PREFIX_ATTR.findall(element.get("prefix") or "")]
-
-
-def _og_namespaces(root: HtmlElement, page: Page) -> tuple[str, ...]:
-    """Prefixes extruct's OpenGraph extractor recognises beyond our OG family (e.g. product:).
-
-    As extruct does it: for each `<head>`, the prefixes declared on the document's `<html>`
-    and on that head, plus the known OG namespaces its `<meta property content>` children
-    use, count when at least one of those children uses one of them.
-    """
-    if (
-        root.get("prefix") is None
-        and all(head.get("prefix") is None for head in root.iter("head"))
-        and not any(key.startswith("product:") for key, _value in page.metas)
-    ):
-        return ()  # nothing beyond our OG family then
-    extra: list[str] = []
-    first_head = next(root.getroottree().iter("head"), None)
-    parent = first_head.getparent() if first_head is not None else None
-    html = parent if parent is not None and parent.tag == "html" else None
-    for head in root.iter("head"):
-        names = dict.fromkeys(_declared_prefixes(html) + _declared_prefixes(head))
-        used = False
-        for meta in head.iterchildren("meta"):
-            prop, content = meta.get("property"), meta.get("content")
-            if prop is None or content is None:
-                continue
-            ns = prop.partition(":")[0]
-            if ns in _EXTRUCT_OG_NAMESPACES:
-                names[ns] = None
-            used = used or ns in names
-        if not used:
-            continue
-        for name in names:
-            key = f"{name.lower()}:"
-            if key not in OG_PREFIXES and key != "twitter:" and key not in extra:
-                extra.append(key)
-    return tuple(extra)
+def og_properties(tree: HtmlElement) -> list[tuple[str, str]]:
+    """extruct's OpenGraph properties of the tree, in document order."""
+    return [pair for item in _OG.extract_items(tree) for pair in item["properties"]]
 
 
 def _images(page: Page, base: str | None) -> list[dict[str, Any]]:
@@ -293,14 +221,13 @@ def _handle(value: str | None) -> str | None:
 
 def _fields(
     page: Page,
+    og: dict[str, Any],
     jsonld: list[Any],
     ld: JsonLdView,
     base_url: str,
     content_language: str | None,
-    og_prefixes: tuple[str, ...] = (),
 ) -> Metadata:
     base = clean_url(page.base, base_url) or base_url if page.base else base_url
-    og = build_og(page, og_prefixes)
     twitter = build_twitter(page)
     images = _images(page, base)
     first = page.first
@@ -397,47 +324,23 @@ def _missing(page: Page, ld: JsonLdView) -> tuple[bool, bool]:
     return author is None, published is None
 
 
-def _extract_utf8(
-    data: bytes,
-    base_url: str,
-    content_language: str | None,
-    include_jsonld: bool,
-    fast: bool,
-    check: _Check = "",
+def _extract(
+    text: str, base_url: str, content_language: str | None, jsonld_wanted: bool
 ) -> Extraction:
-    """The extraction proper, on the page as UTF-8 bytes.
-
-    `check`: how the bytes kept must be checked (raising `_NotUtf8`), see `extract_bytes`.
-    """
-    try:
-        scan = Scan(data)
-        if fast:
-            root = _parse_fragments(scan.document(), check)
-        else:
-            root = parse_tree(data.decode("utf-8", "replace"))
-        if root is None:
-            return Extraction(_empty(base_url), looks_like_challenge(data))
-        page = collect(root)
-        jsonld = extract_jsonld(page.scripts)
-        ld = JsonLdView(jsonld)
-        no_author, no_date = _missing(page, ld) if fast else (False, False)
-        if no_author or no_date:
-            body = scan.body_document(author=no_author, date=no_date)
-            body_root = _parse_fragments(body, check) if body else None
-            if body_root is not None:
-                collect(body_root, page)
-        metadata = _fields(page, jsonld, ld, base_url, content_language, _og_namespaces(root, page))
-        if not include_jsonld:
-            metadata = Metadata(**{**metadata.as_fields(), "jsonld": []})
-        described = bool(metadata.og or metadata.twitter or page.scripts)
-        return Extraction(metadata, looks_like_challenge(data, page.title, described))
-    except _NotUtf8:
-        raise
-    except Exception:  # a bug must not cost the batch a URL: degrade to nothing
-        try:
-            return Extraction(_empty(base_url), False)
-        except Exception:
-            return Extraction(Metadata(), False)
+    doc = parse_html(text)
+    page = collect(doc)
+    tree, scripts = metadata_tree(page)
+    og = build_og(og_properties(tree), page)
+    jsonld = extract_jsonld(scripts)
+    ld = JsonLdView(jsonld)
+    no_author, no_date = _missing(page, ld)
+    if no_author or no_date:
+        body_signals(doc, page, author=no_author, date=no_date)
+    metadata = _fields(page, og, jsonld, ld, base_url, content_language)
+    if not jsonld_wanted:
+        metadata = Metadata(**{**metadata.as_fields(), "jsonld": []})
+    described = bool(metadata.og or metadata.twitter or page.scripts)
+    return Extraction(metadata, looks_like_challenge(text, page.title, described))
 
 
 def extract(
@@ -446,17 +349,15 @@ def extract(
     *,
     content_language: str | None = None,
     include_jsonld: bool = True,
-    fast: bool = True,
 ) -> Extraction:
-    """Metadata of one decoded page; `base_url` is its final URL. Never raises.
-
-    `fast=False` parses the whole page instead of its metadata fragments (for comparison).
-    """
+    """Metadata of one decoded page; `base_url` is its final URL. Never raises."""
     try:
-        data = html.encode("utf-8", "replace")
-    except Exception:
-        data = b""
-    return _extract_utf8(data, base_url, content_language, include_jsonld, fast)
+        return _extract(html, base_url, content_language, include_jsonld)
+    except Exception:  # a bug must not cost the batch a URL: degrade to nothing
+        try:
+            return Extraction(_empty(base_url), False)
+        except Exception:
+            return Extraction(Metadata(), False)
 
 
 def extract_bytes(
@@ -467,30 +368,10 @@ def extract_bytes(
     content_language: str | None = None,
     include_jsonld: bool = True,
 ) -> Extraction:
-    """decode_html + extract; a top-level picklable function run in worker processes.
-
-    Pages are scanned in their raw bytes, without decoding all of them: only the bytes
-    extraction keeps are decoded, and the encoding is checked on those (checking all of a
-    page costs as much as the rest of the extraction). A page that declares UTF-8, or
-    nothing, is read as UTF-8 when the bytes kept are UTF-8; a page that declares an
-    ASCII-compatible legacy encoding (windows-1251, GB18030, Shift_JIS...) has them decoded
-    as `decode_html` would decode a page (`decode.decode_fragment`). Otherwise (UTF-16,
-    ISO-2022-JP, a declaration that does not fit) the whole page is decoded first.
-    """
-    declared = declared_encoding(body, header_charset)
-    check: _Check = ""
-    if declared is None or (declared == "utf-8" and not body.startswith(codecs.BOM_UTF8)):
-        check = "utf-8"
-    elif ascii_compatible(declared):
-        check = declared
-    if check:
-        try:
-            return _extract_utf8(body, base_url, content_language, include_jsonld, True, check)
-        except _NotUtf8:
-            pass
-    encoding = sniff_encoding(body, header_charset)
-    if encoding == "utf-8":
-        data = body[3:] if body.startswith(codecs.BOM_UTF8) else body
-    else:
-        data = decode_with(body, encoding).encode("utf-8", "replace")
-    return _extract_utf8(data, base_url, content_language, include_jsonld, True)
+    """`extract` of a page's bytes, decoded as `decode.decode_html` decodes them (the
+    transport charset, a BOM, `<meta charset>`, then detection). Never raises."""
+    try:
+        text, _encoding = decode_html(body, header_charset)
+    except Exception:  # never fatal
+        text = body.decode("utf-8", "replace")
+    return extract(text, base_url, content_language=content_language, include_jsonld=include_jsonld)

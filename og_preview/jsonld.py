@@ -1,13 +1,13 @@
-"""JSON-LD read as extruct reads it, bounded copies, and the values previews use."""
+"""JSON-LD read by extruct, bounded copies, and the values previews use."""
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from lxml.html import HtmlElement
+if TYPE_CHECKING:
+    from lxml.html import HtmlElement
 
 __all__ = ["JsonLdView", "extract_jsonld", "is_jsonld_script"]
 
@@ -15,6 +15,7 @@ MAX_DEPTH = 24  # JSON-LD nested deeper than this is cut (a record must stay ser
 MAX_NODES = 20_000  # values kept over all of a page's JSON-LD
 MAX_STRING = 10_000
 MAX_SCRIPT = 1_000_000  # characters of one script we are willing to parse
+MAX_CHARS = 2_000_000  # characters of all of a page's scripts
 
 _WRAPPER = re.compile(r"^\s*(?://\s*)?(?:<!\[CDATA\[|<!--)|(?://\s*)?(?:\]\]>|-->)\s*$")
 _LD_TYPE = re.compile(r"^\s*application/ld\+json\s*(?:;.*)?$", re.IGNORECASE)
@@ -76,48 +77,39 @@ def _maybe_wrapped(text: str) -> bool:
     return start.startswith(("//", "<![CDATA[", "<!--")) or end.endswith(("]]>", "-->"))
 
 
-# extruct's JSON-LD extractor, read the same way (extruct.jsonld), without importing extruct
-# (that loads every syntax it knows, ~0.25 s a process): `json.loads(strict=False)`, and
-# for JSON it rejects, jstyleson (which tolerates comments and trailing commas) after
-# dropping a leading HTML or JavaScript comment line.
-_COMMENT_LINE = re.compile(r"^\s*(//.*|<!--.*-->)")
-
-
-def _lenient_loads(text: str) -> Any:
-    import jstyleson
-
-    return jstyleson.loads(_COMMENT_LINE.sub("", text), strict=False)
-
-
-def _items(text: str) -> list[Any]:
-    """The JSON-LD items of one script's text, as extruct reads them."""
+def _script_items(extractor: Any, script: HtmlElement) -> list[Any]:
+    """The JSON-LD items extruct reads from one `<script>`; [] when it cannot."""
     try:
-        data = json.loads(text, strict=False)
-    except ValueError:
-        data = _lenient_loads(text)
-    if isinstance(data, list):
-        return [item for item in data if item]
-    if isinstance(data, dict) and data:
-        return [data]
-    return []
+        return list(extractor.extract_items(script))  # (the script and its descendants)
+    except Exception:  # invalid JSON, too deep, ...
+        return []
 
 
 def extract_jsonld(scripts: Iterable[HtmlElement]) -> list[Any]:
-    """The JSON-LD objects of the given `<script>` elements; bad scripts are skipped."""
+    """The JSON-LD objects of a page's `<script type="application/ld+json">` elements (of
+    an lxml tree), read by extruct's `JsonLdExtractor` one script at a time: it gives up
+    on a whole page at its first broken script. CDATA and comment wrappers are dropped
+    where extruct cannot read a script as written. The copies kept are bounded (depth,
+    nodes, string lengths); oversized scripts are skipped."""
+    from extruct.jsonld import JsonLdExtractor
+
+    extractor = JsonLdExtractor()
     budget = _Budget(MAX_NODES)
+    chars = MAX_CHARS
     objects: list[Any] = []
     for script in scripts:
-        if budget.left <= 0:
-            break
         text = script.text or ""
+        if budget.left <= 0 or chars <= 0:
+            break
         if not text or text.isspace() or len(text) > MAX_SCRIPT:
             continue
-        if _maybe_wrapped(text):
-            text = _WRAPPER.sub("", text)  # CDATA or comment wrappers around the JSON
-        try:
-            items = _items(text)
-        except Exception:  # invalid JSON, too deep, ...: skip this script
-            continue
+        chars -= len(text)
+        items = _script_items(extractor, script)
+        if not items and _maybe_wrapped(text):
+            unwrapped = _WRAPPER.sub("", text)  # CDATA or comment wrappers around the JSON
+            if unwrapped != text:
+                script.text = unwrapped
+                items = _script_items(extractor, script)
         for item in items:
             kept = _bounded(item, 0, budget)
             if kept:

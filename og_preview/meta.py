@@ -1,6 +1,13 @@
-"""The tag pass: what a parsed page's tags say, and its OpenGraph / Twitter properties.
+"""Our own pass over the HTML5 parse: what a page's tags say, before any choosing.
 
-`collect` walks the (small, see `scan.py`) tree once, in page order.
+`collect` reads the metadata-bearing elements (`<title>`, `<meta>`, `<link>`, `<base>`,
+JSON-LD `<script>`s) of a parsed document, in document order; `body_signals` reads the
+bylines and dates written in the body, asked for only when the tags leave them unknown.
+The OpenGraph properties themselves come from extruct (see `extract.py`); the helpers
+at the end turn property pairs into the record's `og` / `twitter` dicts and `images`.
+
+Every loop here is bounded by a count, and every element is visited at most once per
+selection, so the cost grows linearly with the page whatever its shape.
 """
 
 from __future__ import annotations
@@ -9,28 +16,47 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from lxml.html import HtmlElement
+from turbohtml import Document, Element, Namespace
 
 from .clean import MAX_TEXT, clean_text
+from .jsonld import is_jsonld_script
 
-__all__ = ["Page", "build_og", "build_twitter", "collect", "og_image_groups"]
+__all__ = [
+    "OG_PREFIXES",
+    "Page",
+    "body_signals",
+    "build_og",
+    "build_twitter",
+    "collect",
+    "og_image_groups",
+]
 
 MAX_VALUES = 100  # entries of one repeated og property
 MAX_KEYS = 300  # distinct og / twitter properties
+MAX_METAS = 5000  # <meta> tags read from one page
+MAX_LINKS = 500  # <link rel href> tags kept
+MAX_SCRIPTS = 100  # JSON-LD scripts kept
+MAX_SIGNALS = 200  # body elements looked at for bylines and dates
+MAX_BYLINE = 100
 
 
 @dataclass(slots=True)
 class Page:
     """What the tags of one page say, in page order, before any choosing."""
 
-    metas: list[tuple[str, str]] = field(default_factory=list)  # (lower-cased key, raw value)
+    # (lower-cased key, raw value, written as `property` + `content`: what extruct reads)
+    metas: list[tuple[str, str, bool]] = field(default_factory=list)
+    # (property as written, content) of every `<meta property content>`: what extruct reads
+    properties: list[tuple[str, str]] = field(default_factory=list)
     itemprops: dict[str, str] = field(default_factory=dict)
     title: str | None = None
     lang: str | None = None
     content_language: str | None = None
     base: str | None = None
     links: list[tuple[list[str], str, str]] = field(default_factory=list)  # (rels, href, sizes)
-    scripts: list[HtmlElement] = field(default_factory=list)
+    scripts: list[str] = field(default_factory=list)  # JSON-LD script texts
+    html_prefix: str | None = None  # the `prefix` attributes extruct reads namespaces from
+    head_prefix: str | None = None
     times: list[tuple[str, bool]] = field(default_factory=list)  # (datetime, marked as published)
     item_dates: list[str] = field(default_factory=list)  # itemprop=datePublished values
     item_authors: list[str] = field(default_factory=list)  # itemprop=author names
@@ -46,7 +72,7 @@ class Page:
         index = self._first
         if self._indexed != len(self.metas):
             index.clear()
-            for name, value in self.metas:
+            for name, value, _extruct in self.metas:
                 if name not in index and value.strip():
                     index[name] = value
             self._indexed = len(self.metas)
@@ -57,17 +83,92 @@ class Page:
         return None
 
 
-def _in_svg(element: HtmlElement) -> bool:
-    return any(str(a.tag).lower() in ("svg", "symbol") for a in element.iterancestors())
+def _is_html(el: Element) -> bool:
+    """An element of the HTML namespace (an SVG or MathML `<title>` is no page title)."""
+    return el.namespace is Namespace.HTML
 
 
-_BYLINE = re.compile(r"byline|author|writtenby", re.IGNORECASE)
+def _meta(page: Page, el: Element) -> None:
+    attr = el.attr
+    value = attr("content")
+    from_content = value is not None
+    if value is None:
+        value = attr("value")
+        if value is None:
+            return
+    prop, name = attr("property"), attr("name")
+    if prop:
+        page.metas.append((prop.strip().lower(), value, from_content))
+        if from_content:
+            page.properties.append((prop, value))
+    if name and name != prop:
+        page.metas.append((name.strip().lower(), value, False))
+    itemprop = attr("itemprop")
+    if itemprop:
+        page.itemprops.setdefault(itemprop.strip().lower(), value)
+    equiv = attr("http-equiv")
+    if equiv and page.content_language is None and equiv.strip().lower() == "content-language":
+        page.content_language = value
+
+
+def collect(doc: Document) -> Page:
+    """What the metadata-bearing elements of a parsed document say, in document order."""
+    page = Page()
+    root = doc.root
+    if root is not None:
+        page.lang = root.attr("lang") or root.attr("xml:lang")
+        page.html_prefix = root.attr("prefix")
+    head = doc.select_one("head")
+    if head is not None:
+        page.head_prefix = head.attr("prefix")
+    for count, el in enumerate(doc.select("meta")):
+        if count >= MAX_METAS:
+            break
+        _meta(page, el)
+    for el in doc.select("link"):
+        if len(page.links) >= MAX_LINKS:
+            break
+        rel, href = el.attr("rel"), el.attr("href")
+        if rel and href:
+            page.links.append((rel.lower().split(), href, el.attr("sizes") or ""))
+    for el in doc.select("title"):
+        if _is_html(el):  # the first HTML <title>: not an SVG's
+            page.title = el.text
+            break
+    for el in doc.select("base"):
+        href = el.attr("href")
+        if href is not None and _is_html(el):  # the first <base href> counts, even ""
+            page.base = href
+            break
+    for el in doc.select("script"):
+        if len(page.scripts) >= MAX_SCRIPTS:
+            break
+        if is_jsonld_script(el.attr("type")):
+            page.scripts.append(el.text)
+    return page
+
+
+# ------------------------------------------------------------------ the body's bylines, dates
+
+# (an id "authorization" or a class "authority" is no byline)
+_BYLINE = re.compile(r"byline|author(?!i[tz])|writtenby", re.IGNORECASE)
 _DATE_MARK = re.compile(r"publish|timestamp|pubdate|post-?date|entry-?date|article-?date", re.I)
 _DATE_MARK_LOW = re.compile(r"pubdate|post-?date|entry-?date|article-?date")  # lower-cased ASCII
 _ISO_TEXT = re.compile(
     r"^\s*\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?\s*$"
 )
-MAX_BYLINE = 100
+# Candidates for `_body_signal`, which decides: the words of `_marked` in a class or id,
+# `<time>`, itemprop, rel=author.
+_AUTHOR_SELECTOR = (
+    "[itemprop*=author i], [itemprop*=creator i], [rel~=author i], "
+    "[class*=byline i], [class*=author i], [class*=writtenby i], "
+    "[id*=byline i], [id*=author i], [id*=writtenby i]"
+)
+_DATE_SELECTOR = (
+    "time[datetime], [itemprop*=datepublished i], "
+    "[class*=publish i], [class*=timestamp i], [class*=date i], "
+    "[id*=publish i], [id*=timestamp i], [id*=date i]"
+)
 
 
 def _marked(marks: str) -> tuple[bool, bool]:
@@ -78,117 +179,79 @@ def _marked(marks: str) -> tuple[bool, bool]:
             "publish" in low
             or "timestamp" in low
             or ("date" in low and _DATE_MARK_LOW.search(low) is not None)
-        ), ("byline" in low or "author" in low or "writtenby" in low)
+        ), (
+            "byline" in low
+            or "writtenby" in low
+            or ("author" in low and _BYLINE.search(low) is not None)
+        )
     return _DATE_MARK.search(marks) is not None, _BYLINE.search(marks) is not None
 
 
-def _body_signals(page: Page, el: HtmlElement, attrs: dict[str, str]) -> None:
-    """Dates and bylines written in the body (`<time>`, itemprop, rel=author, class~byline).
+def _item_date(el: Element) -> str | None:
+    attr = el.attr
+    value = attr("content") or attr("datetime") or attr("title")
+    if value:
+        return value
+    inner = el.select_one("time[datetime]")
+    return (inner.attr("datetime") if inner is not None else None) or el.text
 
-    `attrs`: the attributes of `el` (one `items()` call is cheaper than several `get`s).
-    """
-    tag = el.tag
-    itemprop = (attrs.get("itemprop") or "").lower()
-    if tag == "time":
-        when = attrs.get("datetime")
+
+def _item_author(el: Element) -> str | None:
+    name = el.select_one("[itemprop=name i]")
+    node = name if name is not None else el
+    return node.attr("content") or node.text
+
+
+def _body_signal(page: Page, el: Element, author: bool, date: bool) -> None:
+    """The date or byline one body element states (`<time>`, itemprop, rel, class, id)."""
+    attr = el.attr
+    itemprop = (attr("itemprop") or "").lower()
+    if date and el.tag == "time":
+        when = attr("datetime")
         if when and len(page.times) < 20:
-            marked = "pubdate" in attrs or "datepublished" in itemprop
+            marked = attr("pubdate") is not None or "datepublished" in itemprop
             page.times.append((when, marked))
     if itemprop:
-        if "datepublished" in itemprop:
-            value = attrs.get("content") or attrs.get("datetime") or attrs.get("title")
-            if not value:
-                inner = next(
-                    (t.get("datetime") for t in el.iter("time") if t.get("datetime")), None
-                )
-                value = inner or el.text_content()
+        if date and "datepublished" in itemprop and len(page.item_dates) < 5:
+            value = _item_date(el)
             if value:
                 page.item_dates.append(value)
-        if "author" in itemprop or "creator" in itemprop:
-            names = [n for n in el.iter() if (n.get("itemprop") or "").lower() == "name"]
-            node = names[0] if names else el
-            value = node.get("content") or node.text_content()
+        wants_author = author and len(page.item_authors) < 5
+        if wants_author and ("author" in itemprop or "creator" in itemprop):
+            value = _item_author(el)
             if value and value.strip():
                 page.item_authors.append(value)
-    klass, ident = attrs.get("class"), attrs.get("id")
+    klass, ident = attr("class"), attr("id")
     date_mark, byline_mark = (
         _marked(f"{klass or ''} {ident or ''}") if klass or ident else (False, False)
     )
-    if date_mark and len(page.class_dates) < 3 and len(el) == 0:
-        stamp = el.text or ""
+    if date and date_mark and len(page.class_dates) < 3 and el.select_one("*") is None:
+        stamp = el.text
         if _ISO_TEXT.match(stamp):  # an ISO 8601 time as the text of a date-marked element
             page.class_dates.append(stamp.strip())
-    if len(page.bylines) < 5 and page.byline_checks < 30:
-        rel = attrs.get("rel")
+    if author and len(page.bylines) < 5 and page.byline_checks < 30:
+        rel = attr("rel")
         if byline_mark or "author" in itemprop or (rel and "author" in rel.lower().split()):
             page.byline_checks += 1
-            text = clean_text(el.text_content(), cap=1000)
+            text = clean_text(el.text, cap=1000)
             if text and len(text) < MAX_BYLINE:
                 page.bylines.append(text)
 
 
-def collect(root: HtmlElement, page: Page | None = None) -> Page:
-    """What the tags of `root` say.
-
-    Given a `page`, `root` holds body fragments only: their dates and bylines are added
-    to it (their `<meta>`/`<link>` tags are already in it).
-    """
-    if page is not None:
-        for el in root.iter():
-            if isinstance(el.tag, str):
-                items = el.items()
-                if items:
-                    _body_signals(page, el, dict(items))
-        return page
-    page = Page()
-    if str(root.tag) == "html":
-        page.lang = root.get("lang") or root.get("xml:lang")
-    metas, links = page.metas, page.links
-    for el in root.iter():
-        tag = el.tag
-        if not isinstance(tag, str):
-            continue  # comments, processing instructions
-        if tag == "meta":
-            attrs = dict(el.items())
-            value = attrs.get("content")
-            if value is None:
-                value = attrs.get("value")
-            if value is None:
-                continue
-            prop, name = attrs.get("property"), attrs.get("name")
-            if prop:
-                metas.append((prop.strip().lower(), value))
-            if name and name != prop:
-                metas.append((name.strip().lower(), value))
-            itemprop = attrs.get("itemprop")
-            if itemprop:
-                page.itemprops.setdefault(itemprop.strip().lower(), value)
-            equiv = attrs.get("http-equiv")
-            if equiv and equiv.strip().lower() == "content-language":
-                page.content_language = page.content_language or value
-        elif tag == "link":
-            attrs = dict(el.items())
-            rel, href = attrs.get("rel"), attrs.get("href")
-            if rel and href:
-                links.append((rel.lower().split(), href, attrs.get("sizes") or ""))
-        elif tag == "title":
-            if page.title is None and not _in_svg(el):
-                page.title = el.text_content()
-        elif tag == "base":
-            href = el.get("href")
-            if page.base is None and href:
-                page.base = href
-        elif tag == "script":
-            kind = el.get("type")
-            if kind and "ld+json" in kind.lower():
-                page.scripts.append(el)
-        elif tag in ("head", "html", "style", "body"):
-            continue
-        else:
-            items = el.items()
-            if items:
-                _body_signals(page, el, dict(items))
-    return page
+def body_signals(doc: Document, page: Page, *, author: bool, date: bool) -> None:
+    """Add to `page` the bylines (`author`) and dates (`date`) the body states."""
+    selector = ", ".join(
+        part for part, wanted in ((_AUTHOR_SELECTOR, author), (_DATE_SELECTOR, date)) if wanted
+    )
+    if not selector:
+        return
+    body = doc.select_one("body")
+    if body is None:
+        return
+    for count, el in enumerate(body.select(selector)):
+        if count >= MAX_SIGNALS:
+            break
+        _body_signal(page, el, author, date)
 
 
 # ------------------------------------------------------------------ OpenGraph
@@ -250,21 +313,34 @@ def _property_dict(pairs: list[tuple[str, str]], repeats: bool) -> dict[str, Any
     return out
 
 
-def build_og(page: Page, extra_prefixes: tuple[str, ...] = ()) -> dict[str, Any]:
-    """Every OpenGraph-family property, first wins; repeated roots become arrays."""
-    prefixes = OG_PREFIXES + extra_prefixes
-    return _property_dict([(k, v) for k, v in page.metas if k.startswith(prefixes)], True)
+def build_og(extruct_pairs: list[tuple[str, str]], page: Page) -> dict[str, Any]:
+    """Every OpenGraph-family property: extruct's, then those it does not read (`name=`,
+    `value=`, upper-case namespaces, `fb:`); the first wins, repeated roots are arrays."""
+    reported: dict[tuple[str, str], int] = {}
+    pairs: list[tuple[str, str]] = []
+    for raw_key, value in extruct_pairs:
+        key = raw_key.strip().lower()
+        pairs.append((key, value))
+        reported[(key, value)] = reported.get((key, value), 0) + 1
+    for key, value, by_extruct in page.metas:
+        if not key.startswith(OG_PREFIXES):
+            continue
+        if by_extruct and reported.get((key, value), 0) > 0:
+            reported[(key, value)] -= 1  # already there, from extruct
+            continue
+        pairs.append((key, value))
+    return _property_dict(pairs, True)
 
 
 def build_twitter(page: Page) -> dict[str, Any]:
-    return _property_dict([(k, v) for k, v in page.metas if k.startswith("twitter:")], False)
+    return _property_dict([(k, v) for k, v, _ in page.metas if k.startswith("twitter:")], False)
 
 
 def og_image_groups(page: Page) -> list[dict[str, str]]:
     """og:image roots with their structured properties, in page order (raw values)."""
     groups: list[dict[str, str]] = []
     current: dict[str, str] | None = None
-    for key, raw in page.metas:
+    for key, raw, _by_extruct in page.metas:
         if not key.startswith("og:image"):
             continue
         value = raw.strip()

@@ -2,9 +2,9 @@
 
     .venv/bin/python scripts/parse_speed.py [--corpus DIR] [--repeat N] [--stages]
 
-Reports `extract_bytes` (decode + the fast metadata-only parse), the same extraction
-on a full parse of every page, and a bare `lxml.html.document_fromstring` of the
-whole decoded page (the baseline a naive extractor pays), all in this one process.
+Reports `extract_bytes` (all of extraction), the decode and HTML5 parse it starts with,
+and a bare `lxml.html.document_fromstring` of the whole decoded page (the baseline a
+naive extractor pays), all in this one process.
 `--stages` adds the CPU time of each stage of `extract_bytes`, in the order it runs
 them, timed inside one extraction of each page (so the stages add up to the total).
 Times are CPU times (`time.process_time`), best of N rounds: other processes on the
@@ -30,11 +30,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from og_preview.challenge import looks_like_challenge  # noqa: E402
-from og_preview.decode import declared_encoding, decode_html  # noqa: E402
-from og_preview.extract import extract, extract_bytes  # noqa: E402
+from og_preview.decode import decode_html  # noqa: E402
+from og_preview.extract import extract_bytes, parse_html  # noqa: E402
 from og_preview.jsonld import JsonLdView, extract_jsonld  # noqa: E402
-from og_preview.meta import collect  # noqa: E402
-from og_preview.scan import Scan  # noqa: E402
+from og_preview.meta import body_signals, build_og, collect  # noqa: E402
 
 DEFAULT_CORPUS = Path(os.environ.get("OG_PREVIEW_CORPUS", ROOT.parent / "shared" / "corpus"))
 FAKE_BASE = "http://fakehost/test/page.html"
@@ -69,53 +68,44 @@ def rate(
 
 
 def _stage_round(pages: list[tuple[bytes, str]]) -> dict[str, float]:
-    """One round of extract_bytes' stages on every page, each read as UTF-8 (the usual path)."""
+    """One round of extract_bytes' stages on every page."""
     ex = importlib.import_module("og_preview.extract")
     clock = time.process_time
     spent: dict[str, float] = defaultdict(float)
     for body, url in pages:
         t0 = clock()
-        declared_encoding(body)
+        text, _encoding = decode_html(body)
         t1 = clock()
-        spent["declared_encoding"] += t1 - t0
-        scan = Scan(body)
+        spent["decode_html"] += t1 - t0
+        doc = ex.parse_html(text)
         t2 = clock()
-        spent["Scan() (head end)"] += t2 - t1
-        doc = scan.document()
+        spent["HTML5 parse (turbohtml)"] += t2 - t1
+        page = collect(doc)
         t3 = clock()
-        spent["Scan.document"] += t3 - t2
-        root = ex._parse_fragments(doc, "")
+        spent["meta.collect"] += t3 - t2
+        tree, scripts = ex.metadata_tree(page)
         t4 = clock()
-        spent["decode + lxml parse of the small doc"] += t4 - t3
-        if root is None:
-            continue
-        page = collect(root)
+        spent["the small lxml tree"] += t4 - t3
+        og = build_og(ex.og_properties(tree), page)
         t5 = clock()
-        spent["meta.collect"] += t5 - t4
-        jsonld = extract_jsonld(page.scripts)
+        spent["extruct OpenGraph + build_og"] += t5 - t4
+        jsonld = extract_jsonld(scripts)
         t6 = clock()
-        spent["jsonld"] += t6 - t5
+        spent["extruct JSON-LD"] += t6 - t5
         ld = JsonLdView(jsonld)
         no_author, no_date = ex._missing(page, ld)
         t7 = clock()
         spent["JsonLdView + _missing"] += t7 - t6
         if no_author or no_date:
-            fragments = scan.body_document(author=no_author, date=no_date)
-            t8 = clock()
-            spent["body_document"] += t8 - t7
-            body_root = ex._parse_fragments(fragments, "") if fragments else None
-            t9 = clock()
-            spent["  its parse"] += t9 - t8
-            if body_root is not None:
-                collect(body_root, page)
-            t7 = clock()
-            spent["  its collect"] += t7 - t9
-        metadata = ex._fields(page, jsonld, ld, url, None, ex._og_namespaces(root, page))
-        t10 = clock()
-        spent["_og_namespaces + _fields"] += t10 - t7
+            body_signals(doc, page, author=no_author, date=no_date)
+        t8 = clock()
+        spent["body_signals"] += t8 - t7
+        metadata = ex._fields(page, og, jsonld, ld, url, None)
+        t9 = clock()
+        spent["_fields"] += t9 - t8
         described = bool(metadata.og or metadata.twitter or page.scripts)
-        looks_like_challenge(body, page.title, described)
-        spent["looks_like_challenge"] += clock() - t10
+        looks_like_challenge(text, page.title, described)
+        spent["looks_like_challenge"] += clock() - t9
     return spent
 
 
@@ -144,16 +134,11 @@ def main() -> int:
         return 2
     mean_kb = sum(len(b) for b, _ in pages) / len(pages) / 1000
     print(f"{len(pages)} pages, mean {mean_kb:.0f} kB, best of {args.repeat} rounds, one core\n")
+    rate("extract_bytes (all of extraction)", pages, lambda b, u: extract_bytes(b, u), args.repeat)
     rate(
-        "extract_bytes (fast path: head + fragments)",
+        "decode + HTML5 parse only (turbohtml)",
         pages,
-        lambda b, u: extract_bytes(b, u),
-        args.repeat,
-    )
-    rate(
-        "extract on a full parse (fast=False)",
-        pages,
-        lambda b, u: extract(decode_html(b)[0], u, fast=False),
+        lambda b, u: parse_html(decode_html(b)[0]),
         args.repeat,
     )
     rate(
