@@ -37,6 +37,7 @@ from .cli_options import (
     MaxBytesOpt,
     NoCacheOpt,
     NoJsonldOpt,
+    ParseTimeoutOpt,
     RefreshOpt,
     RetriesOpt,
     TimeoutOpt,
@@ -45,7 +46,7 @@ from .cli_options import (
 )
 from .cli_report import report
 from .cli_show import show
-from .config import DEFAULT_USER_AGENT, Settings
+from .config import DEFAULT_USER_AGENT, Settings, SettingsError
 from .output import Writer, writer_for
 from .progress import Counts, NullProgress, Progress, RichProgress
 from .urls import InputError
@@ -118,6 +119,7 @@ def fetch(
     fmt: FormatOpt = "auto",
     db: DbOpt = None,
     timeout: TimeoutOpt = 10.0,
+    parse_timeout: ParseTimeoutOpt = 10.0,
     retries: RetriesOpt = 3,
     max_bytes: MaxBytesOpt = "2MiB",
     user_agent: UserAgentOpt = DEFAULT_USER_AGENT,
@@ -184,6 +186,7 @@ def batch(
     no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bar.")] = False,
     db: DbOpt = None,
     timeout: TimeoutOpt = 10.0,
+    parse_timeout: ParseTimeoutOpt = 10.0,
     retries: RetriesOpt = 3,
     max_bytes: MaxBytesOpt = "2MiB",
     user_agent: UserAgentOpt = DEFAULT_USER_AGENT,
@@ -327,8 +330,13 @@ def parse(
     ],
     fmt: FormatOpt = "auto",
     no_jsonld: NoJsonldOpt = False,
+    parse_timeout: ParseTimeoutOpt = 10.0,
 ) -> None:
     """Extract the preview from a saved page (no network)."""
+    try:
+        Settings(parse_timeout=parse_timeout)
+    except SettingsError as exc:
+        fail(str(exc))
     fmt = resolve_format(
         fmt, terminal_default="card", allowed=("json", "jsonl", "csv", "table", "card")
     )
@@ -339,7 +347,7 @@ def parse(
     from .pipeline import parse_saved
 
     try:
-        record = parse_saved(body, url, include_jsonld=not no_jsonld)
+        record = parse_saved(body, url, include_jsonld=not no_jsonld, parse_timeout=parse_timeout)
     except ValueError as exc:
         fail(f"--url: {exc}")
     writer = writer_for(fmt, sys.stdout, single=True)

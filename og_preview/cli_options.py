@@ -1,4 +1,4 @@
-"""The options `fetch` and `batch` share, and how they become `Settings`."""
+"""The options `fetch` and `batch` share (`parse` takes a few), and how they become `Settings`."""
 
 from __future__ import annotations
 
@@ -34,6 +34,15 @@ TimeoutOpt = Annotated[
     float,
     typer.Option(
         "--timeout", metavar="SECONDS", help="Seconds per attempt (connect + headers + body)."
+    ),
+]
+ParseTimeoutOpt = Annotated[
+    float,
+    typer.Option(
+        "--parse-timeout",
+        metavar="SECONDS",
+        help="Seconds one page's extraction may take; a page that takes longer is an error "
+        "of kind parse_timeout.",
     ),
 ]
 RetriesOpt = Annotated[
@@ -83,6 +92,7 @@ def settings_from(options: Mapping[str, Any], **extra: Any) -> Settings:
             refresh=options["refresh"],
             max_age=parse_duration(options["max_age"]),
             use_cache=not options["no_cache"],
+            parse_timeout=options["parse_timeout"],
             **extra,
         )
     except SettingsError as exc:

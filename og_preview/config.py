@@ -77,6 +77,7 @@ class Settings:
     max_age: timedelta = timedelta(days=7)
     use_cache: bool = True
     include_jsonld: bool = True
+    parse_timeout: float = 10.0  # seconds one page's extraction may take (see deadline.py)
     concurrency: int = 32
     per_host: int = 8
     # retry policy: exponential backoff with jitter; Retry-After honoured up to the cap
@@ -94,6 +95,10 @@ class Settings:
                 "--timeout must be a positive, finite number of seconds",
             ),
             (0 < self.connect_timeout < math.inf, "connect timeout must be positive and finite"),
+            (
+                0 < self.parse_timeout < math.inf,
+                "--parse-timeout must be a positive, finite number of seconds",
+            ),
             (self.retries >= 0, "--retries must be 0 or more"),
             (self.max_bytes > 0, "--max-bytes must be positive"),
             (self.max_redirects >= 0, "max redirects must be 0 or more"),

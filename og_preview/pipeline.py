@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 from .config import Settings
+from .deadline import ParseTimeout, time_limit
 from .hostgate import HostGate
-from .record import ErrorKind, Metadata, Preview, Status, error_preview
+from .record import ErrorKind, Metadata, Preview, Status, error_preview, internal_error
 from .urls import InputURL, InvalidURL, iter_inputs, normalise, printable
 
 if TYPE_CHECKING:
@@ -148,6 +149,24 @@ def build_record(fetched: FetchResult, extraction: Extraction | None, fetched_at
     )
 
 
+def parse_timeout_message(seconds: float) -> str:
+    return f"extraction took longer than {seconds:g}s (--parse-timeout)"
+
+
+def timed_out_record(fetched: FetchResult, fetched_at: str, seconds: float) -> Preview:
+    """A page whose extraction ran past `--parse-timeout`, with what the fetch told."""
+    return error_preview(
+        fetched.url,
+        ErrorKind.PARSE_TIMEOUT,
+        parse_timeout_message(seconds),
+        http_status=fetched.http_status,
+        final_url=fetched.final_url,
+        attempts=fetched.attempts,
+        fetched_at=fetched_at,
+        content_type=fetched.content_type,
+    )
+
+
 @functools.cache
 def _fetch_and_extract() -> tuple[Callable[..., Awaitable[FetchResult]], Callable[..., Extraction]]:
     """`fetch.fetch` and `extract.extract_bytes`, imported on first use (aiohttp, lxml)."""
@@ -177,13 +196,20 @@ class Previewer:
             and is_html(fetched.content_type)
             and (fetched.body or status < 400)
         ):
-            extraction = extract_bytes(
-                fetched.body,
-                fetched.final_url,
-                header_charset=fetched.charset,
-                content_language=fetched.content_language,
-                include_jsonld=self.settings.include_jsonld,
-            )
+            try:
+                with time_limit(self.settings.parse_timeout):
+                    extraction = extract_bytes(
+                        fetched.body,
+                        fetched.final_url,
+                        header_charset=fetched.charset,
+                        content_language=fetched.content_language,
+                        include_jsonld=self.settings.include_jsonld,
+                    )
+            except ParseTimeout:
+                # an error page was parsed only to tell a bot challenge: it stays an `http`
+                # error; a page that was to be previewed is a `parse_timeout`
+                if status < 400:
+                    return timed_out_record(fetched, fetched_at, self.settings.parse_timeout)
         return build_record(fetched, extraction, fetched_at)
 
 
@@ -333,7 +359,7 @@ async def preview_many(
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # a bug must cost one URL, not the batch
-            record = error_preview(url, ErrorKind.CONNECT, f"internal error: {exc!r}")
+            record = internal_error(url, exc)
         finally:
             sem.release()
         finish(record)
@@ -448,15 +474,28 @@ async def preview_all(
         )
 
 
-def parse_saved(body: bytes, url: str, *, include_jsonld: bool = True) -> Preview:
-    """The record for a page saved on disk, `url` being its address (no network)."""
+def parse_saved(
+    body: bytes,
+    url: str,
+    *,
+    include_jsonld: bool = True,
+    parse_timeout: float | None = 10.0,
+) -> Preview:
+    """The record for a page saved on disk, `url` being its address (no network).
+
+    `parse_timeout`: seconds the extraction may take (None: no limit), else the record is
+    an error of kind `parse_timeout` (enforced in the main thread only: see `deadline`)."""
     from .extract import extract_bytes
 
     try:
         key = normalise(url)
     except InvalidURL as exc:
         raise ValueError(str(exc)) from None
-    extraction = extract_bytes(body, key, include_jsonld=include_jsonld)
+    try:
+        with time_limit(parse_timeout):
+            extraction = extract_bytes(body, key, include_jsonld=include_jsonld)
+    except ParseTimeout as exc:
+        return error_preview(key, ErrorKind.PARSE_TIMEOUT, parse_timeout_message(exc.seconds))
     if extraction.challenge:
         return error_preview(key, ErrorKind.CHALLENGE, "bot challenge page instead of the content")
     return Preview(url=key, status=Status.PROCESSED, **extraction.metadata.as_fields())

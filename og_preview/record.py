@@ -26,7 +26,9 @@ class ErrorKind(StrEnum):
     TOO_LARGE = "too_large"
     NOT_HTML = "not_html"
     DECODE = "decode"
+    PARSE_TIMEOUT = "parse_timeout"  # extraction ran past --parse-timeout
     INTERRUPTED = "interrupted"
+    INTERNAL = "internal"  # a failure of og-preview itself (a bug, a dead worker)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -158,3 +160,19 @@ def error_preview(
         attempts=attempts,
         fetched_at=fetched_at,
     )
+
+
+def _one_line(text: object, limit: int = 200) -> str:
+    """`text` on one line (white space collapsed), cut to `limit` characters."""
+    line = " ".join(str(text).split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def internal_error(url: str, problem: BaseException | str) -> Preview:
+    """The record of a URL lost to a failure of og-preview itself (a bug, a worker that
+    died): kind `internal`, never a network kind. `problem`: the exception, or what
+    happened in words."""
+    if isinstance(problem, BaseException):
+        detail = str(problem).strip()
+        problem = f"{type(problem).__name__}: {detail}" if detail else type(problem).__name__
+    return error_preview(url, ErrorKind.INTERNAL, _one_line(f"internal error: {problem}"))

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import orjson
 
 from .config import Settings
-from .record import ErrorInfo, ErrorKind, Preview, Status, error_preview
+from .record import ErrorInfo, Preview, Status, internal_error
 from .zygote import default_workers
 
 if TYPE_CHECKING:
@@ -213,7 +213,7 @@ async def _serve(jobs: Connection, results: Connection, settings: Settings) -> N
         try:
             record = await previewer.run(url)
         except Exception as exc:  # a bug must cost one URL, not the worker
-            record = error_preview(url, ErrorKind.CONNECT, f"internal error: {exc!r}")
+            record = internal_error(url, exc)
         outbox.put((job_id, to_wire(record)))
 
     try:
@@ -422,7 +422,7 @@ class ShardPool:
         await self.start()
         alive = [w for w in self._workers if w.alive]
         if not alive:
-            return error_preview(url, ErrorKind.CONNECT, "internal error: no worker process left")
+            return internal_error(url, "no worker process left")
         worker = min(alive, key=lambda w: len(w.waiting))
         job_id = next(self._ids)
         future: asyncio.Future[Preview] = asyncio.get_running_loop().create_future()
@@ -430,8 +430,8 @@ class ShardPool:
         worker.outbox.put((job_id, url))  # sent with the others handed out in this turn
         try:
             return await future
-        except RuntimeError as exc:
-            return error_preview(url, ErrorKind.CONNECT, f"internal error: {exc}")
+        except RuntimeError as exc:  # the worker died, or sent what does not read back
+            return internal_error(url, str(exc))
         finally:
             worker.waiting.pop(job_id, None)
 

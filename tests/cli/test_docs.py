@@ -38,6 +38,7 @@ def test_every_registered_command_is_documented() -> None:
             "--db",
             "--format",
             "--timeout",
+            "--parse-timeout",
             "--retries",
             "--max-bytes",
             "--user-agent",
