@@ -52,7 +52,14 @@ def _xml_safe(text: str) -> str:
 def parse_html(text: str) -> turbohtml.Document:
     """The page as a browser's DOM: the WHATWG tree-building rules with scripting on (so
     `<noscript>` holds text, as in a browser that runs scripts). `<template>` contents are
-    dropped: they are no part of the document a browser's `querySelectorAll` sees."""
+    dropped: they are no part of the document a browser's `querySelectorAll` sees.
+
+    NUL characters are made U+FFFD first, as the tokenizer makes those in names, values
+    and raw text (a browser drops those of body text, where U+FFFD stays here): the
+    parser keeps a parse error for every NUL it meets, and a page of zeros, a
+    decompression bomb's favourite, would cost ~30 bytes of memory a byte."""
+    if "\x00" in text:  # what the tokenizer makes of it, without a parse error each
+        text = text.replace("\x00", "\ufffd")
     doc = turbohtml.parse(text, positions=False, scripting=True)
     templates = doc.select("template")
     for template in templates:  # (an inner one may go with its outer one: both are fine)
