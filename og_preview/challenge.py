@@ -63,16 +63,18 @@ def looks_like_challenge(
     challenge).
     """
     size = len(data)
-    start = data[:SCAN_CHARS]
-    head = start.encode("utf-8", "replace") if isinstance(start, str) else start
     if title is None:
-        match = _TITLE_TAG.search(head)
+        start = data[:SCAN_CHARS]
+        match = _TITLE_TAG.search(
+            start.encode("utf-8", "replace") if isinstance(start, str) else start
+        )
         title = match.group(1).decode("utf-8", "replace") if match else None
     if title and _TITLES.match(_WS.sub(" ", title).strip()):
         return True
     if described or size > MARKER_PAGE_MAX:
         return False  # a big or described page is content, whatever scripts it loads
-    head = head.lower()
+    start = data[:SCAN_CHARS]
+    head = (start.encode("utf-8", "replace") if isinstance(start, str) else start).lower()
     return any(
         key in head and any(marker in head for marker in group) for key, group in _MARKER_GROUPS
     )

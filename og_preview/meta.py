@@ -165,7 +165,7 @@ _AUTHOR_SELECTOR = (
     "[id*=byline i], [id*=author i], [id*=writtenby i]"
 )
 _DATE_SELECTOR = (
-    "time[datetime], [itemprop*=datepublished i], "
+    "[itemprop*=datepublished i], "
     "[class*=publish i], [class*=timestamp i], [class*=date i], "
     "[id*=publish i], [id*=timestamp i], [id*=date i]"
 )
@@ -203,14 +203,9 @@ def _item_author(el: Element) -> str | None:
 
 
 def _body_signal(page: Page, el: Element, author: bool, date: bool) -> None:
-    """The date or byline one body element states (`<time>`, itemprop, rel, class, id)."""
+    """The date or byline one body element states (itemprop, rel, class, id)."""
     attr = el.attr
     itemprop = (attr("itemprop") or "").lower()
-    if date and el.tag == "time":
-        when = attr("datetime")
-        if when and len(page.times) < 20:
-            marked = attr("pubdate") is not None or "datepublished" in itemprop
-            page.times.append((when, marked))
     if itemprop:
         if date and "datepublished" in itemprop and len(page.item_dates) < 5:
             value = _item_date(el)
@@ -240,15 +235,25 @@ def _body_signal(page: Page, el: Element, author: bool, date: bool) -> None:
 
 def body_signals(doc: Document, page: Page, *, author: bool, date: bool) -> None:
     """Add to `page` the bylines (`author`) and dates (`date`) the body states."""
+    body = doc.select_one("body")
+    if body is None:
+        return
+    if date:
+        for el in doc.select("time"):  # (a document's tag index: no walk of the tree)
+            when = el.attr("datetime")
+            if when:
+                itemprop = (el.attr("itemprop") or "").lower()
+                page.times.append(
+                    (when, el.attr("pubdate") is not None or "datepublished" in itemprop)
+                )
+                if len(page.times) >= 20:
+                    break
     selector = ", ".join(
         part for part, wanted in ((_AUTHOR_SELECTOR, author), (_DATE_SELECTOR, date)) if wanted
     )
     if not selector:
         return
-    body = doc.select_one("body")
-    if body is None:
-        return
-    for count, el in enumerate(body.select(selector)):
+    for count, el in enumerate(body.select(selector)):  # (one walk of the body)
         if count >= MAX_SIGNALS:
             break
         _body_signal(page, el, author, date)

@@ -1,4 +1,4 @@
-"""`og-preview --help` and `show` must not pay for aiohttp or extruct."""
+"""`og-preview --help` and `show` must not pay for aiohttp, extruct or the HTML5 parser."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-HEAVY = ("aiohttp", "extruct", "lxml")
+HEAVY = ("aiohttp", "extruct", "lxml", "turbohtml")
 # what only `og-preview report` needs: the other commands start without it
 REPORT_ONLY = ("og_preview.report", "og_preview.report_assets", "webbrowser")
 
