@@ -38,6 +38,7 @@ MAX_LINKS = 500  # <link rel href> tags kept
 MAX_SCRIPTS = 100  # JSON-LD scripts kept
 MAX_SIGNALS = 200  # body elements looked at for bylines and dates
 MAX_BYLINE = 100
+MAX_DEEP_CHECKS = 40  # subtree reads (texts, inner lookups) for bylines and dates, all told
 
 
 @dataclass(slots=True)
@@ -61,7 +62,7 @@ class Page:
     item_dates: list[str] = field(default_factory=list)  # itemprop=datePublished values
     item_authors: list[str] = field(default_factory=list)  # itemprop=author names
     bylines: list[str] = field(default_factory=list)  # rel=author / class~byline texts
-    byline_checks: int = 0
+    deep_checks: int = 0  # lookups in an element's subtree (each may read all of it)
     class_dates: list[str] = field(default_factory=list)  # ISO text of class~published elements
     # key -> its first non-empty value, built on first use (and again if metas grew)
     _first: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
@@ -207,12 +208,15 @@ def _body_signal(page: Page, el: Element, author: bool, date: bool) -> None:
     attr = el.attr
     itemprop = (attr("itemprop") or "").lower()
     if itemprop:
-        if date and "datepublished" in itemprop and len(page.item_dates) < 5:
+        deep = page.deep_checks < MAX_DEEP_CHECKS
+        if deep and date and "datepublished" in itemprop and len(page.item_dates) < 5:
+            page.deep_checks += 1
             value = _item_date(el)
             if value:
                 page.item_dates.append(value)
-        wants_author = author and len(page.item_authors) < 5
+        wants_author = deep and author and len(page.item_authors) < 5
         if wants_author and ("author" in itemprop or "creator" in itemprop):
+            page.deep_checks += 1
             value = _item_author(el)
             if value and value.strip():
                 page.item_authors.append(value)
@@ -224,10 +228,10 @@ def _body_signal(page: Page, el: Element, author: bool, date: bool) -> None:
         stamp = el.text
         if _ISO_TEXT.match(stamp):  # an ISO 8601 time as the text of a date-marked element
             page.class_dates.append(stamp.strip())
-    if author and len(page.bylines) < 5 and page.byline_checks < 30:
+    if author and len(page.bylines) < 5 and page.deep_checks < MAX_DEEP_CHECKS:
         rel = attr("rel")
         if byline_mark or "author" in itemprop or (rel and "author" in rel.lower().split()):
-            page.byline_checks += 1
+            page.deep_checks += 1
             text = clean_text(el.text, cap=1000)
             if text and len(text) < MAX_BYLINE:
                 page.bylines.append(text)
