@@ -22,6 +22,7 @@ from typing import Any
 import lxml.html
 import turbohtml
 from extruct.opengraph import OpenGraphExtractor
+from lxml.etree import SubElement
 from lxml.html import HtmlElement
 
 from .challenge import looks_like_challenge
@@ -37,6 +38,7 @@ __all__ = ["Extraction", "extract", "extract_bytes", "parse_html"]
 # lone surrogates (a `str` given to `extract` may carry them).
 _XML_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 _OG = OpenGraphExtractor()
+_LXML = lxml.html.HTMLParser()  # makes the small tree's elements lxml.html's HtmlElements
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,26 +76,26 @@ def parse_html(text: str, *, nul_free: bool = False) -> turbohtml.Document:
 def metadata_tree(page: Page) -> tuple[HtmlElement, list[HtmlElement]]:
     """The page's `<meta property content>`s and JSON-LD scripts as one small lxml
     document (with the `prefix`es of `<html>` and `<head>`), and its script elements."""
-    html = lxml.html.Element("html")
-    head = lxml.html.Element("head")
-    html.append(head)
+    html = _LXML.makeelement("html")
+    head = SubElement(html, "head")
     if page.html_prefix:
         html.set("prefix", _xml_safe(page.html_prefix))
     if page.head_prefix:
         head.set("prefix", _xml_safe(page.head_prefix))
     for prop, content in page.properties:
-        head.append(lxml.html.Element("meta", property=_xml_safe(prop), content=_xml_safe(content)))
+        SubElement(head, "meta", {"property": _xml_safe(prop), "content": _xml_safe(content)})
     scripts = []
     for text in page.scripts:
-        script = lxml.html.Element("script", type="application/ld+json")
+        script = SubElement(head, "script", {"type": "application/ld+json"})
         script.text = _xml_safe(text)
-        head.append(script)
         scripts.append(script)
     return html, scripts
 
 
 def og_properties(tree: HtmlElement) -> list[tuple[str, str]]:
     """extruct's OpenGraph properties of the tree, in document order."""
+    if tree[0].find("meta") is None:  # nothing for extruct to read
+        return []
     return [pair for item in _OG.extract_items(tree) for pair in item["properties"]]
 
 

@@ -141,7 +141,7 @@ def collect(doc: Document) -> Page:
         if href is not None and _is_html(el):  # the first <base href> counts, even ""
             page.base = href
             break
-    for el in doc.select("script"):
+    for el in doc.select("script[type]"):
         if len(page.scripts) >= MAX_SCRIPTS:
             break
         if is_jsonld_script(el.attr("type")):
