@@ -38,6 +38,7 @@ MAX_LINKS = 500  # <link rel href> tags kept
 MAX_SCRIPTS = 100  # JSON-LD scripts kept
 MAX_SIGNALS = 200  # body elements looked at for bylines and dates
 MAX_BYLINE = 100
+MAX_TEXT_READ = 1000  # characters of an element's text read for a byline or a date
 MAX_DEEP_CHECKS = 40  # subtree reads (texts, inner lookups) for bylines and dates, all told
 
 
@@ -188,19 +189,32 @@ def _marked(marks: str) -> tuple[bool, bool]:
     return _DATE_MARK.search(marks) is not None, _BYLINE.search(marks) is not None
 
 
+def _text(el: Element, limit: int) -> str:
+    """The text of `el`, read only up to about `limit` characters (an element may hold
+    the whole page: a byline or date is short, and a longer text is none)."""
+    parts: list[str] = []
+    size = 0
+    for part in el.strings:
+        parts.append(part)
+        size += len(part)
+        if size > limit:
+            break
+    return "".join(parts)
+
+
 def _item_date(el: Element) -> str | None:
     attr = el.attr
     value = attr("content") or attr("datetime") or attr("title")
     if value:
         return value
     inner = el.select_one("time[datetime]")
-    return (inner.attr("datetime") if inner is not None else None) or el.text
+    return (inner.attr("datetime") if inner is not None else None) or _text(el, MAX_TEXT_READ)
 
 
 def _item_author(el: Element) -> str | None:
     name = el.select_one("[itemprop=name i]")
     node = name if name is not None else el
-    return node.attr("content") or node.text
+    return node.attr("content") or _text(node, MAX_TEXT_READ)
 
 
 def _body_signal(page: Page, el: Element, author: bool, date: bool) -> None:
@@ -225,14 +239,14 @@ def _body_signal(page: Page, el: Element, author: bool, date: bool) -> None:
         _marked(f"{klass or ''} {ident or ''}") if klass or ident else (False, False)
     )
     if date and date_mark and len(page.class_dates) < 3 and el.select_one("*") is None:
-        stamp = el.text
+        stamp = _text(el, MAX_TEXT_READ)
         if _ISO_TEXT.match(stamp):  # an ISO 8601 time as the text of a date-marked element
             page.class_dates.append(stamp.strip())
     if author and len(page.bylines) < 5 and page.deep_checks < MAX_DEEP_CHECKS:
         rel = attr("rel")
         if byline_mark or "author" in itemprop or (rel and "author" in rel.lower().split()):
             page.deep_checks += 1
-            text = clean_text(el.text, cap=1000)
+            text = clean_text(_text(el, MAX_TEXT_READ), cap=1000)
             if text and len(text) < MAX_BYLINE:
                 page.bylines.append(text)
 
