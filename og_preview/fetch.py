@@ -70,7 +70,8 @@ class _Progress:
     """What one attempt has learnt so far, kept when it fails half way."""
 
     url: str
-    final_url: str
+    final_url: str  # the last URL that answered
+    target: str = ""  # a redirect's target being asked for, before it answers
     http_status: int | None = None
     content_type: str | None = None
     charset: str | None = None
@@ -288,10 +289,11 @@ async def _attempt(
         async with asyncio.timeout(settings.timeout) as timeout:
             error = await _follow(progress, session, settings, policy, _Deadline(timeout))
     except Exception as exc:  # every failure of the URL/server becomes a result
-        error, retryable = classify(exc, progress.final_url, progress.http_status, settings)
-        return _Attempt(progress.result(error), retryable)
+        target = progress.target or progress.final_url
+        error, retryable = classify(exc, target, progress.http_status, settings)
+        return _Attempt(progress.result(_naming_the_target(error, progress)), retryable)
     if error is not None:
-        return _Attempt(progress.result(error), False)
+        return _Attempt(progress.result(_naming_the_target(error, progress)), False)
     result = progress.result()
     retryable = progress.http_status in RETRY_STATUSES and not _is_challenge(result)
     return _Attempt(result, retryable)
@@ -300,6 +302,18 @@ async def _attempt(
 def _is_challenge(result: FetchResult) -> bool:
     """A bot-challenge interstitial (a 503 "Just a moment...") will not pass on a retry."""
     return bool(result.body) and looks_like_challenge(result.body)
+
+
+def _naming_the_target(error: ErrorInfo, progress: _Progress) -> ErrorInfo:
+    """A redirect refused (a `file:` URL, a blocked address) leaves `final_url` on the URL
+    that answered with the redirect: the message names where it led."""
+    if error.kind is not ErrorKind.BLOCKED or progress.target in ("", progress.final_url):
+        return error
+    return ErrorInfo(
+        kind=error.kind,
+        message=f"redirect to {progress.target} refused: {error.message}",
+        http_status=error.http_status,
+    )
 
 
 def _hop_error(target: URL, policy: AddressPolicy) -> ErrorInfo | None:
@@ -328,6 +342,7 @@ async def _follow(
     target = URL(progress.url).with_fragment(None)
     seen: set[tuple[URL, str]] = set()
     for hop in range(settings.max_redirects + 1):
+        progress.target = str(target) if hop else ""  # ("": the URL itself)
         if (error := _hop_error(target, policy)) is not None:
             return error
         cookie = _cookie_header(progress.cookies, target)
@@ -342,6 +357,8 @@ async def _follow(
         async with session.get(
             _canonical(target), allow_redirects=False, headers=headers, trace_request_ctx=deadline
         ) as resp:
+            if hop:
+                progress.final_url = progress.target  # it answered
             location = await _take_response(progress, resp, target, settings)
         if location is None:
             return None
@@ -351,7 +368,6 @@ async def _follow(
             target = target.join(URL(location)).with_fragment(None)
         except ValueError:
             return ErrorInfo(kind=ErrorKind.INVALID_URL, message=f"bad redirect to {location!r}")
-        progress.final_url = str(target)
     return ErrorInfo(
         kind=ErrorKind.TOO_MANY_REDIRECTS,
         message=f"more than {settings.max_redirects} redirects",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import aiohttp
 import pytest
+from yarl import URL
 
 from og_preview.config import Settings
 from og_preview.fetch import FetchResult, fetch, open_session
@@ -102,10 +103,23 @@ async def test_redirect_from_public_host_to_private_address_is_blocked(
 ) -> None:
     site.page("/secret", HTML)
     site.redirect("/start", location.format(port=site.port))
-    result = await get(f"http://public.test:{site.port}/start", policy=ONLY_SITE)
+    start = f"http://public.test:{site.port}/start"
+    result = await get(start, policy=ONLY_SITE)
     assert_blocked(result, *words)
     assert result.http_status == 302
     assert site.hits["/start"] == 1 and site.hits["/secret"] == 0
+    # the last URL fetched is the one that answered; the message names where it led
+    target = URL(location.format(port=site.port))  # (as yarl writes it: IPv6 compressed)
+    assert result.final_url == start
+    assert result.error is not None and f"redirect to {target} refused" in result.error.message
+
+
+async def test_redirect_to_a_file_url_keeps_the_url_that_answered(site: Site) -> None:
+    site.redirect("/start", "file:///etc/passwd")
+    result = await get(site.url("/start"), GUARDED.but(allow_private=True))
+    assert result.error is not None and result.error.kind == "blocked"
+    assert result.final_url == site.url("/start")
+    assert "redirect to file:///etc/passwd refused" in result.error.message
 
 
 async def test_socket_guard_holds_even_without_fetch_checks(site: Site) -> None:
