@@ -9,7 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final, Literal
 
-from aiohttp.compression_utils import HAS_BROTLI, HAS_ZSTD
+from aiohttp import compression_utils
+
+HAS_BROTLI: Final[bool] = compression_utils.HAS_BROTLI
+HAS_ZSTD: Final[bool] = getattr(compression_utils, "HAS_ZSTD", False)  # (aiohttp >= 3.12.?)
 
 Server = Literal["main", "victim", "raw"]
 # Spellings of 127.0.0.1 (and the unspecified address, which reaches it on Linux).
