@@ -250,6 +250,13 @@ def cached_many(urls: list[str], cache: Cache | None, settings: Settings) -> dic
     return cache.lookup_many(urls, max_age=settings.max_age)
 
 
+def interrupted_record(url: str) -> Preview:
+    """A URL the batch stopped before finishing: fetched again when the batch is rerun."""
+    return error_preview(
+        url, ErrorKind.INTERRUPTED, "the batch stopped before this URL finished; run it again"
+    )
+
+
 def invalid_record(item: InputURL) -> Preview:
     return error_preview(item.raw, ErrorKind.INVALID_URL, item.problem or "invalid URL")
 
@@ -344,6 +351,7 @@ async def preview_many(
     held: list[Preview] = []  # finished, not saved yet
     held_since = 0.0
     sent = got = 0
+    waiting: set[str] = set()  # marked pending in the cache, not finished yet
 
     def wake(_: object = None) -> None:
         if waiter is not None and not waiter.done():
@@ -351,6 +359,7 @@ async def preview_many(
 
     def finish(record: Preview) -> None:
         finished.append(record)
+        waiting.discard(record.url)
         wake()
 
     async def one(run: Run, url: str) -> None:
@@ -429,6 +438,7 @@ async def preview_many(
                         to_fetch.append(item.url)
                 if cache is not None and to_fetch:
                     cache.mark_pending(to_fetch)
+                    waiting.update(to_fetch)
                 for url in to_fetch:
                     # back-pressure: the input waits for a slot (every fetch that finishes
                     # frees one), and finished records are yielded meanwhile
@@ -454,6 +464,9 @@ async def preview_many(
             await asyncio.gather(reading, *tasks, return_exceptions=True)
             with contextlib.suppress(Exception):
                 ready(force=True)  # finished but not yet saved: keep them
+            if waiting:  # stopped early (Ctrl-C, a closed pipe): no row stays `pending`
+                with contextlib.suppress(Exception):
+                    save(cache, [interrupted_record(url) for url in waiting])
 
 
 async def preview_all(

@@ -6,6 +6,7 @@ import asyncio
 import os
 import select
 import signal
+import sqlite3
 import subprocess
 import time
 from pathlib import Path
@@ -150,6 +151,11 @@ def test_sigint_stops_saves_and_resumes(site: Site, tmp_path: Path) -> None:
     out, _ = proc.communicate(timeout=20)
     stopped_within = time.monotonic() - started
     first = {r["url"] for r in json_lines("".join(lines) + out) if r["status"] == "processed"}
+    with sqlite3.connect(os.environ["OG_PREVIEW_DB"]) as conn:  # no row left half-done
+        statuses = dict(conn.execute("SELECT status, count(*) FROM previews GROUP BY status"))
+        kinds = {k for (k,) in conn.execute("SELECT json_extract(error, '$.kind') FROM previews")}
+    conn.close()
+    assert "pending" not in statuses and kinds <= {None, "interrupted"}, statuses
     hits_before = dict(site.hits)
     second = run("batch", str(listing), "--allow-private", "-c", "8", "--per-host", "8")
     paths = {url: url.removeprefix(site.base) for url in first}

@@ -10,7 +10,7 @@ import pytest
 from og_preview.cache import Cache
 from og_preview.config import Settings
 from og_preview.pipeline import preview, preview_many
-from og_preview.record import Preview, Status
+from og_preview.record import ErrorKind, Preview, Status
 from tests.site import Site
 
 pytestmark = pytest.mark.integration
@@ -120,8 +120,9 @@ async def test_retry_after_delays_only_that_host(site: Site) -> None:
     assert arrivals["/other@localhost"] - start < 0.6
 
 
-async def test_unfinished_urls_stay_pending_when_stopped(site: Site, db_path: Path) -> None:
-    """Stopping a batch early leaves the URLs it had taken on as `pending` rows."""
+async def test_unfinished_urls_are_interrupted_when_stopped(site: Site, db_path: Path) -> None:
+    """Stopping a batch early (Ctrl-C, a closed pipe) leaves no `pending` row: the URLs it
+    had taken on are `interrupted` errors, and the next run fetches them."""
     import asyncio
 
     from aiohttp import web
@@ -137,10 +138,16 @@ async def test_unfinished_urls_stay_pending_when_stopped(site: Site, db_path: Pa
         async with contextlib.aclosing(
             preview_many(urls, SETTINGS.but(concurrency=1), cache)
         ) as results:
-            async for _ in results:
-                break
-        pending = [p.url for p in cache.query(Query(status="pending"))]
-    assert 0 < len(pending) < 6
+            first = await anext(results)
+        assert list(cache.query(Query(status="pending"))) == []
+        stopped = list(cache.query(Query(status="error")))
+        assert 0 < len(stopped) < 6 and first.url not in {r.url for r in stopped}
+        assert {r.error.kind for r in stopped if r.error} == {ErrorKind.INTERRUPTED}
+        # the rerun fetches what was stopped, not what was finished
+        before = sum(site.hits.values())
+        again = await collect(urls, SETTINGS.but(concurrency=8), cache)
+    assert all(r.ok for r in again)
+    assert sum(site.hits.values()) - before == len(stopped)
 
 
 async def test_invalid_lines_are_reported_but_not_cached(site: Site, db_path: Path) -> None:
