@@ -53,7 +53,7 @@ from .urls import InputError
 
 if TYPE_CHECKING:
     from .cache import Cache
-    from .shards import ShardPool
+    from .pool import WorkerPool
 
 app = typer.Typer(
     name="og-preview",
@@ -216,19 +216,13 @@ def batch(
     fmt = resolve_format(
         fmt, terminal_default="none", allowed=("json", "jsonl", "csv", "table", "urls")
     )
-    from . import zygote
     from .pipeline import worker_pool
 
-    # The workers come from the zygote the command started with (see entry.py), else
-    # they are forked now, while this process has no thread, no event loop and no open
-    # cache: either way they start at once, with what they run already imported.
-    ready = zygote.take()
+    # The workers start now, in the background (the forkserver imports what they run),
+    # while this process opens the cache and reads the first URLs.
     pool = worker_pool(settings)
-    if pool is None:
-        if ready is not None:
-            ready.dismiss()
-    elif not pool.adopt(ready):
-        pool.fork_now()
+    if pool is not None:
+        pool.launch()
     # what is imported by now lives as long as the process: keep the collector off it
     gc.freeze()
     try:
@@ -290,7 +284,7 @@ async def run_batch(
     counts: Counts,
     progress: Progress,
     verbose: bool,
-    pool: ShardPool | None = None,
+    pool: WorkerPool | None = None,
 ) -> None:
     import asyncio
 

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from .cache import Cache
     from .extract import Extraction
     from .fetch import FetchResult
-    from .shards import ShardPool
+    from .pool import WorkerPool
 
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 MEDIA_PREFIXES = ("image/", "video/", "audio/")
@@ -216,18 +216,18 @@ class Previewer:
 Run = Callable[[str], Awaitable[Preview]]
 
 
-def worker_pool(settings: Settings) -> ShardPool | None:
-    """The worker processes `settings` asks for (one per core by default, see `shards`),
+def worker_pool(settings: Settings) -> WorkerPool | None:
+    """The worker processes `settings` asks for (one per core by default, see `pool`),
     not started yet; None when URLs are to be previewed in this process's event loop
     (`parse_workers` 0, or one core)."""
-    from .shards import ShardPool, default_workers, worker_count
+    from .pool import WorkerPool, default_workers, worker_count
 
     wanted = default_workers() if settings.parse_workers is None else settings.parse_workers
-    return ShardPool(settings, wanted) if worker_count(settings, wanted) >= 1 else None
+    return WorkerPool(settings, wanted) if worker_count(settings, wanted) >= 1 else None
 
 
 @contextlib.asynccontextmanager
-async def runner(settings: Settings, pool: ShardPool | None = None) -> AsyncIterator[Run]:
+async def runner(settings: Settings, pool: WorkerPool | None = None) -> AsyncIterator[Run]:
     """Where URLs are previewed: `pool` (or the `worker_pool` of `settings`), or this
     process's event loop when there is none. The pool is closed on exit."""
     pool = pool or worker_pool(settings)
@@ -329,7 +329,7 @@ async def preview_many(
     cache: Cache | None = None,
     *,
     read_chunk: int = 256,
-    pool: ShardPool | None = None,
+    pool: WorkerPool | None = None,
 ) -> AsyncGenerator[Preview, None]:
     """Preview every URL in `lines` (raw input lines, streamed), yielding one record per
     distinct input as each finishes (within `SAVE_EVERY` seconds). Bounded: at most
@@ -337,7 +337,7 @@ async def preview_many(
     before they are yielded; URLs waiting for a fetch are `pending` rows in the cache.
 
     Consume it inside `contextlib.aclosing(...)`. `pool`: the worker processes to use
-    (`worker_pool(settings)`, maybe started early with `fork_now()`); it is closed at the end.
+    (`worker_pool(settings)`, maybe launched early with `launch()`); it is closed at the end.
     """
     settings = settings or Settings()
     loop = asyncio.get_running_loop()

@@ -14,7 +14,7 @@ import pytest
 import trustme
 from aiohttp import web
 
-from tests.cli.helpers import json_lines, python_prints, run
+from tests.cli.helpers import json_lines, run
 
 pytestmark = pytest.mark.e2e
 
@@ -107,8 +107,8 @@ def test_an_untrusted_certificate_is_a_tls_error(https: HttpsSite, tmp_path: Pat
 def test_batch_workers_check_certificates(
     https: HttpsSite, trusted: dict[str, str], workers: str
 ) -> None:
-    """The batch's workers come from a zygote that imported aiohttp without certificates:
-    theirs are loaded at the first https URL, from the same system bundle."""
+    """The batch's workers load the certificates at their first https URL, from the same
+    system bundle."""
     urls = "\n".join(https.url(f"p{i}") for i in range(6)) + "\n"
     args = ("batch", "-", "--allow-private", "--no-cache", "--workers", workers)
     good = run(*args, stdin=urls, env=trusted)
@@ -117,16 +117,3 @@ def test_batch_workers_check_certificates(
     bad = run(*args, stdin=urls, env={"SSL_CERT_FILE": "/nonexistent.pem", "SSL_CERT_DIR": "/x"})
     assert bad.returncode == 1
     assert {r["error"]["kind"] for r in json_lines(bad.stdout)} == {"tls"}
-
-
-def test_importing_aiohttp_without_certificates_restores_ssl() -> None:
-    code = (
-        "import ssl\n"
-        "create = ssl.create_default_context\n"
-        "from og_preview.tls import import_aiohttp\n"
-        "import_aiohttp()\n"
-        "import aiohttp\n"
-        "print(ssl.create_default_context is create,"
-        " 'set_default_verify_paths' in ssl.SSLContext.__dict__)\n"
-    )
-    assert python_prints(code).split() == ["True", "False"]

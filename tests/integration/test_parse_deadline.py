@@ -21,8 +21,8 @@ import pytest
 from og_preview import pipeline
 from og_preview.config import Settings
 from og_preview.pipeline import preview_many
+from og_preview.pool import WorkerPool
 from og_preview.record import Preview
-from og_preview.shards import ShardPool
 from tests.cli.helpers import json_lines, run
 from tests.site import Site
 
@@ -130,10 +130,10 @@ async def test_worker_processes_apply_the_deadline(site: Site) -> None:
     """Settings travel to the workers: the deadline is enforced there, in their own main
     thread, and the record comes back through the pipe."""
     big, small = serve(site, normal=2)
-    pool = ShardPool(SETTINGS.but(parse_timeout=SHORT), 2)
+    pool = WorkerPool(SETTINGS.but(parse_timeout=SHORT), 2)
     try:
         records = [await pool.run(url) for url in (big, *small)]
-        pids = {w.launched.process.pid for w in pool._workers}
+        pids = {w.process.pid for w in pool._workers}
     finally:
         await pool.close()
     assert [r.error.kind.value if r.error else r.title for r in records] == [
@@ -215,19 +215,30 @@ async def until(check: Callable[[], bool], seconds: float = 10.0) -> None:
         await asyncio.sleep(0.02)
 
 
-async def test_a_lost_worker_is_an_internal_error(site: Site) -> None:
-    pool = ShardPool(SETTINGS.but(parse_workers=None), 1)
+async def test_a_url_whose_worker_dies_twice_is_an_internal_error(site: Site) -> None:
+    """A dead worker is replaced and its URL tried once more; a second death is the
+    URL's record: kind internal, never a network kind."""
+    from aiohttp import web
+
+    async def slow(request: web.Request) -> web.StreamResponse:
+        await asyncio.sleep(2)
+        return web.Response(text=PAGE.format(n=1), content_type="text/html")
+
+    pool = WorkerPool(SETTINGS.but(parse_workers=None), 1)
     try:
         await pool.start()
-        [worker] = pool._workers
-        assert worker.launched.process.pid is not None
-        os.kill(worker.launched.process.pid, signal.SIGKILL)
-        await until(lambda: not worker.alive)
-        record = await pool.run(site.page("/orphan", PAGE.format(n=1)))
+        running = asyncio.ensure_future(pool.run(site.handler("/orphan", slow)))
+        for _death in range(2):
+            await until(lambda: any(w.alive and w.waiting for w in pool._workers), 10)
+            [worker] = [w for w in pool._workers if w.alive]
+            assert worker.process.pid is not None
+            os.kill(worker.process.pid, signal.SIGKILL)
+            await until(lambda: not worker.alive)  # noqa: B023 - this iteration's worker
+        record = await asyncio.wait_for(running, 10)
     finally:
         await pool.close()
     assert record.error is not None
     assert (record.error.kind.value, record.error.message) == (
         "internal",
-        "internal error: no worker process left",
+        "internal error: its worker process died",
     )

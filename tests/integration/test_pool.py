@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -9,9 +10,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from aiohttp import web
 
 from og_preview.config import Settings
-from og_preview.shards import ShardPool, share, worker_count
+from og_preview.pool import WorkerPool, share, worker_count
 from tests.site import Site
 
 pytestmark = pytest.mark.integration
@@ -30,10 +32,10 @@ def test_no_more_workers_than_the_per_host_cap_can_feed() -> None:
 
 
 async def test_pool_previews_in_workers(site: Site) -> None:
-    pool = ShardPool(SETTINGS, 2)
+    pool = WorkerPool(SETTINGS, 2)
     try:
         records = [await pool.run(site.page(f"/s{i}", PAGE)) for i in range(3)]
-        pids = {w.launched.process.pid for w in pool._workers}
+        pids = {w.process.pid for w in pool._workers}
     finally:
         await pool.close()
     assert ([r.title for r in records], len(pids), os.getpid() in pids) == (
@@ -44,10 +46,10 @@ async def test_pool_previews_in_workers(site: Site) -> None:
 
 
 async def test_a_dead_worker_costs_only_its_urls(site: Site) -> None:
-    pool = ShardPool(SETTINGS, 2)
+    pool = WorkerPool(SETTINGS, 2)
     try:
         await pool.start()
-        victim = pool._workers[0].launched.process
+        victim = pool._workers[0].process
         assert victim.pid is not None
         os.kill(victim.pid, signal.SIGKILL)
         victim.join(5)
@@ -58,10 +60,53 @@ async def test_a_dead_worker_costs_only_its_urls(site: Site) -> None:
     assert titles.count("Shard") >= 3 and len(records) == 4
 
 
+async def _slow(request: web.Request) -> web.StreamResponse:
+    await asyncio.sleep(0.5)
+    return web.Response(text=PAGE, content_type="text/html")
+
+
+async def test_a_worker_killed_mid_run_costs_no_record(site: Site) -> None:
+    """SIGKILL a worker with URLs in flight: it is replaced, its URLs are tried again in
+    another worker, and every URL still gets its record."""
+    pool = WorkerPool(SETTINGS.but(concurrency=8, per_host=8), 2)
+    try:
+        await pool.start()
+        victim = pool._workers[0].process
+        urls = [site.handler(f"/k{i}", _slow) for i in range(8)]
+        running = [asyncio.ensure_future(pool.run(url)) for url in urls]
+        await asyncio.sleep(0.2)  # handed out, not answered yet
+        assert victim.pid is not None and pool._workers[0].waiting
+        os.kill(victim.pid, signal.SIGKILL)
+        records = await asyncio.wait_for(asyncio.gather(*running), 30)
+        replaced = [w.process.pid for w in pool._workers if w.alive]
+    finally:
+        await pool.close()
+    assert [r.title for r in records] == ["Shard"] * 8
+    assert len(replaced) == 2 and victim.pid not in replaced
+
+
+async def test_a_stuck_worker_is_replaced(site: Site) -> None:
+    """A worker whose event loop stops answering (SIGSTOP here; a page stuck in C code in
+    real life) for longer than the parse deadline allows is killed and replaced, and its
+    URLs are tried again elsewhere."""
+    pool = WorkerPool(SETTINGS.but(concurrency=4, per_host=4, parse_timeout=0.1), 2)
+    try:
+        await pool.start()
+        stuck = pool._workers[0].process
+        assert stuck.pid is not None
+        os.kill(stuck.pid, signal.SIGSTOP)
+        urls = [site.page(f"/st{i}", PAGE) for i in range(4)]
+        records = await asyncio.wait_for(asyncio.gather(*(pool.run(u) for u in urls)), 30)
+    finally:
+        await pool.close()
+    assert [r.title for r in records] == ["Shard"] * 4
+    assert not stuck.is_alive()
+
+
 async def test_close_leaves_no_process_behind(site: Site) -> None:
-    pool = ShardPool(SETTINGS, 2)
+    pool = WorkerPool(SETTINGS, 2)
     await pool.run(site.page("/c", PAGE))
-    processes = [w.launched.process for w in pool._workers]
+    processes = [w.process for w in pool._workers]
     await pool.close()
     assert [p.is_alive() for p in processes] == [False, False]
 
