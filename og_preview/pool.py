@@ -59,7 +59,7 @@ HEARTBEAT = 1.0  # seconds between a worker's heartbeats
 # A worker whose loop has not answered for the parse deadline plus this is stuck.
 STUCK_GRACE = 5.0
 TRIES = 2  # a URL whose worker died is tried once more elsewhere
-PRELOAD = ["og_preview.pool", "og_preview.pipeline", "og_preview.fetch", "og_preview.extract"]
+PRELOAD = ["og_preview.pool", "og_preview.previewer", "og_preview.fetch", "og_preview.extract"]
 
 _STATUSES = {status.value: status for status in Status}
 
@@ -108,7 +108,7 @@ def worker_count(settings: Settings, wanted: int) -> int:
 def _worker_main(jobs: Connection, results: Connection, settings: Settings) -> None:
     """A worker process: previews the URLs it is sent until told to stop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the main process decides when to stop
-    from . import extract, fetch, pipeline  # noqa: F401  - preloaded by the forkserver
+    from . import extract, fetch, previewer  # noqa: F401  - preloaded by the forkserver
 
     # Each page allocates thousands of short-lived objects: collect the young generation
     # less often, and never scan what was imported at start.
@@ -144,7 +144,7 @@ class _Outbox:
 
 async def _serve(jobs: Connection, results: Connection, settings: Settings) -> None:
     from .fetch import open_session
-    from .pipeline import Previewer
+    from .previewer import Previewer
 
     loop = asyncio.get_running_loop()
     inbox: asyncio.Queue[Job] = asyncio.Queue()

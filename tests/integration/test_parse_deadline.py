@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from og_preview import pipeline
+from og_preview import previewer
 from og_preview.config import Settings
 from og_preview.pipeline import preview_many
 from og_preview.pool import WorkerPool
@@ -188,14 +188,14 @@ def test_parse_timeout_is_in_every_command_help() -> None:
 async def test_a_bug_in_the_worker_is_an_internal_error(
     site: Site, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    fetch, extract_bytes = pipeline._fetch_and_extract()
+    fetch, extract_bytes = previewer._fetch_and_extract()
 
     def buggy(body: bytes, base_url: str, **options: Any) -> Any:
         if base_url.endswith("/bug"):
             raise RuntimeError("something\nbroke")
         return extract_bytes(body, base_url, **options)
 
-    monkeypatch.setattr(pipeline, "_fetch_and_extract", lambda: (fetch, buggy))
+    monkeypatch.setattr(previewer, "_fetch_and_extract", lambda: (fetch, buggy))
     bug = site.page("/bug", PAGE.format(n="bug"))
     good = site.page("/good", PAGE.format(n="good"))
     records = {r.url: r for r in await collect([bug, good], SETTINGS)}

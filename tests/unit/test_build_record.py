@@ -8,7 +8,7 @@ import pytest
 
 from og_preview.extract import Extraction
 from og_preview.fetch import FetchResult
-from og_preview.pipeline import build_record
+from og_preview.previewer import build_record
 from og_preview.record import ErrorInfo, ErrorKind, Metadata, Status
 
 URL = "https://a.example/page"
