@@ -8,6 +8,10 @@ server in its own process (bench/server.py, pages preloaded in memory), which al
 answers the latency runs (~100 ms a response); each contender runs in a subprocess,
 measured for wall time, CPU of its whole process tree and peak RSS (see
 bench/measure.py). Prints a table and the targets with PASS/FAIL.
+
+`--only dns` runs the DNS workload (bench/dns_workload.py): 3,000 URLs, each on a
+host name of its own, resolved by a DNS server answering after 50 ms, all inside
+a network namespace of its own (root and iproute2; skipped with a note otherwise).
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import dns_workload
 from measure import Run, become_subreaper, wait_or_kill
 from measure import run as measure
 from nginx import Nginx, nginx_binary
@@ -47,6 +52,7 @@ NAMES = (
     "latency-bare",
     "latency-og-preview",
     "million",
+    "dns",
 )
 SUMMARY = re.compile(r"og-preview: (\d+) URLs in")
 
@@ -55,7 +61,7 @@ SUMMARY = re.compile(r"og-preview: (\d+) URLs in")
 class Result:
     name: str
     label: str
-    kind: str  # fetch | cached | latency | memory
+    kind: str  # fetch | cached | latency | memory | dns
     urls: int
     run: Run
     ok: bool
@@ -127,6 +133,7 @@ class Bench:
         self.tmp = tmp
         self.server = server
         self.fast_pids = fast_pids  # the server of the no-latency runs, for its CPU
+        self.dns_pids: list[int] = []  # the DNS workload's DNS and page servers
         self.results: dict[str, Result] = {}
         self.og_bin = str(Path(sys.executable).parent / "og-preview")
         if not Path(self.og_bin).exists():
@@ -171,6 +178,8 @@ class Bench:
         )
 
     def watched(self, kind: str) -> list[int]:
+        if kind == "dns":
+            return self.dns_pids
         return [self.server.pid] if kind == "latency" else self.fast_pids
 
     def og_cmd(self, urls: Path, *extra: str) -> list[str]:
@@ -201,9 +210,20 @@ class Bench:
         )
         return Result(name, label, kind, n, run, ok, note, {"from_cache": cached})
 
-    def run_loop(self, name: str, label: str, kind: str, mode: str, urls: Path, n: int) -> Result:
+    def run_loop(
+        self,
+        name: str,
+        label: str,
+        kind: str,
+        mode: str,
+        urls: Path,
+        n: int,
+        *,
+        prefix: Sequence[str] = (),
+        options: Sequence[str] = (),
+    ) -> Result:
         out_path = self.tmp / f"{name}.out"
-        cmd = [sys.executable, str(HERE / "contenders.py"), mode, str(urls)]
+        cmd = [*prefix, sys.executable, str(HERE / "contenders.py"), mode, str(urls), *options]
         cmd += ["--concurrency", str(self.args.concurrency)]
         with out_path.open("wb") as out:
             run = measure(cmd, stdout=out, watch_pids=self.watched(kind))
@@ -333,9 +353,54 @@ class Bench:
             ),
         ]
         self.best_of_turns([(name, make) for name, make in latency if name in only])
+        if "dns" in only:
+            self.run_dns()
         if "million" in only and not self.args.skip_million:
             self.run_memory("memory-100k", self.args.million // 10, None)
             self.run_memory("memory-1m", self.args.million, self.args.million_budget)
+
+    def run_dns(self) -> None:
+        """Bare loops (getaddrinfo on aiohttp's default executor; aiodns) and og-preview,
+        each URL on a host name of its own, in the DNS workload's network namespace."""
+        args = self.args
+        args.dns_skipped = dns_workload.unavailable()
+        if args.dns_skipped:
+            print(f"bench: dns workload skipped: {args.dns_skipped}", file=sys.stderr)
+            return
+        n, c, delay = args.dns_n, args.concurrency, args.dns_delay
+        with dns_workload.DnsWorkload(self.tmp, n, delay) as dns:
+            self.dns_pids = dns.pids
+            ceiling = {"ceiling": c / delay, "lookups": c, "dns_delay": delay}
+
+            def bare(name: str, resolver: str, label: str) -> Callable[[], Result]:
+                def run() -> Result:
+                    options = ["--resolver", resolver]
+                    result = self.run_loop(
+                        name, label, "dns", "bare", dns.urls, n, prefix=dns.prefix, options=options
+                    )
+                    result.extra.update(ceiling)
+                    return result
+
+                return run
+
+            def og() -> Result:
+                cmd = [*dns.prefix, *self.og_cmd(dns.urls, "--allow-private", "--no-cache")]
+                label = f"og-preview, {n:,} hosts, DNS {delay * 1000:.0f} ms"
+                result = self.run_og("dns-og-preview", label, "dns", cmd, n)
+                result.extra.update(ceiling)
+                return result
+
+            ms = f"DNS {delay * 1000:.0f} ms"
+            self.best_of_turns(
+                [
+                    ("dns-bare-default", bare("dns-bare-default", "threaded", f"bare loop, {ms}")),
+                    (
+                        "dns-bare-async",
+                        bare("dns-bare-async", "async", f"bare loop + AsyncResolver, {ms}"),
+                    ),
+                    ("dns-og-preview", og),
+                ]
+            )
 
 
 # -- report ----------------------------------------------------------------------
@@ -353,6 +418,7 @@ def fmt(value: float | None, spec: str) -> str:
 
 def table(results: dict[str, Result]) -> str:
     bare, naive, lat_bare = (results.get(k) for k in ("bare", "naive-extruct", "latency-bare"))
+    base = {"latency": lat_bare, "dns": results.get("dns-bare-async")}
     head = [
         "contender",
         "URLs",
@@ -369,9 +435,7 @@ def table(results: dict[str, Result]) -> str:
     ]
     rows = [head]
     for r in results.values():
-        vs_bare = (
-            ratio(r, lat_bare if r.kind == "latency" else bare) if r.kind != "memory" else None
-        )
+        vs_bare = ratio(r, base.get(r.kind, bare)) if r.kind != "memory" else None
         vs_naive = ratio(r, naive) if r.kind == "fetch" else None
         rows.append(
             [
@@ -424,6 +488,11 @@ def targets(results: dict[str, Result]) -> list[dict[str, Any]]:
     add("cached re-run wall (s)", v, "< 2 s", check(v, v is not None and v < 2))
     v = million.run.peak_rss_mb if million else None
     add("1M-line input peak RSS (MB)", v, "< 200 MB", check(v, v is not None and v < 200))
+    dns = results.get("dns-og-preview")
+    v = dns.rate / dns.extra["ceiling"] if dns else None
+    lookups, delay = (dns.extra["lookups"], dns.extra["dns_delay"]) if dns else (32, 0.05)
+    ok = v is not None and v >= 0.8 and dns is not None and dns.ok
+    add(f"dns: og-preview vs ceiling ({lookups}/{delay:g} s)", v, ">= 0.8x", check(v, ok))
     for t in out:
         if t["pass"] is not None and (
             (t["target"].startswith("og-preview") and og and not og.ok)
@@ -445,9 +514,21 @@ def print_report(results: dict[str, Result], server: PageServer, args: argparse.
         "peak RSS = peak of the sum over that tree; other load = cores busy with other "
         "processes meanwhile (> 0.2: a noisy run, rates are low).\n"
     )
+    if "dns" in args.only_set:
+        print(
+            f"dns: {args.dns_n:,} URLs, each on a host name of its own (h<i>.bench.test), "
+            f"resolved by a DNS server answering after {args.dns_delay * 1000:.0f} ms; it, the "
+            f"pages ({dns_workload.PAGES} small articles) and the contenders in network "
+            f"namespace {dns_workload.NETNS}; "
+            f"ceiling {args.concurrency} lookups in flight / {args.dns_delay:g} s = "
+            f"{args.concurrency / args.dns_delay:,.0f} URLs/s; x bare = vs the bare loop with "
+            "AsyncResolver."
+            + (f" SKIPPED: {args.dns_skipped}." if getattr(args, "dns_skipped", None) else "")
+            + "\n"
+        )
     print(table(results))
     print()
-    for name in ("og-preview", "latency-og-preview", "naive-extruct"):
+    for name in ("og-preview", "latency-og-preview", "naive-extruct", "dns-og-preview"):
         r = results.get(name)
         if r is not None:
             roles = ", ".join(f"{k} {v:.2f}s" for k, v in sorted(r.run.cpu_by_role.items()))
@@ -478,6 +559,9 @@ def to_json(
             "cores": os.cpu_count(),
             "repeat": args.repeat,
             "server": args.served_by,
+            "dns_n": args.dns_n,
+            "dns_delay_s": args.dns_delay,
+            "dns_skipped": getattr(args, "dns_skipped", None),
         },
         "results": {},
         "targets": targets(results),
@@ -506,6 +590,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--latency-n", type=int, default=1000, help="URLs per latency run (1000)")
     p.add_argument("--latency", type=float, default=0.1, help="seconds per response (0.1)")
     p.add_argument("--concurrency", type=int, default=32, help="pages in flight (32)")
+    p.add_argument("--dns-n", type=int, default=3000, help="URLs (= host names) per dns run")
+    p.add_argument("--dns-delay", type=float, default=0.05, help="seconds per DNS answer (0.05)")
     p.add_argument("--corpus", type=Path, default=None, help="folder of */page.html")
     p.add_argument("--skip-million", action="store_true", help="skip the memory runs")
     p.add_argument("--million", type=int, default=1_000_000, help="lines of the memory run")
@@ -531,8 +617,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         p.error(f"--only: unknown {', '.join(sorted(unknown))} (choose from {', '.join(NAMES)})")
     args.only_set = only
     args.source = args.corpus if args.corpus and args.corpus.is_dir() else DEMO_SITE
-    if args.n < 1 or args.latency_n < 1 or args.concurrency < 1 or args.repeat < 1:
-        p.error("--n, --latency-n, --concurrency and --repeat must be at least 1")
+    if min(args.n, args.latency_n, args.dns_n, args.concurrency, args.repeat) < 1:
+        p.error("--n, --latency-n, --dns-n, --concurrency and --repeat must be at least 1")
+    if args.dns_delay <= 0:
+        p.error("--dns-delay must be positive")
     return args
 
 

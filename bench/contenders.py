@@ -1,6 +1,6 @@
 """The reference contenders, run as a subprocess by bench.py:
 
-    python bench/contenders.py bare|extruct URL_FILE [--concurrency 32]
+    python bench/contenders.py bare|extruct URL_FILE [--concurrency 32] [--resolver KIND]
 
 `bare`: one aiohttp ClientSession, a semaphore, GET every URL and read the body
 fully; no parsing (the ceiling). `extruct`: the same loop, but each body is
@@ -8,6 +8,8 @@ decoded and run through `extruct.extract(..., syntaxes=["opengraph", "json-ld"],
 uniform=True)` right in the event loop (the naive way). Prints one JSON line:
 `{"ok": N, "failed": N, "parse_errors": N, "bytes": N}` (a page whose JSON-LD
 makes extruct raise is fetched fine but counted in `parse_errors`).
+`--resolver threaded|async` picks aiohttp's ThreadedResolver (getaddrinfo on the
+loop's default executor) or AsyncResolver (aiodns) rather than aiohttp's default.
 """
 
 from __future__ import annotations
@@ -21,6 +23,13 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from aiohttp.abc import AbstractResolver
+from aiohttp.resolver import AsyncResolver, ThreadedResolver
+
+RESOLVERS: dict[str, type[AbstractResolver]] = {
+    "threaded": ThreadedResolver,
+    "async": AsyncResolver,
+}
 
 
 def naive_extract(body: bytes, url: str, charset: str | None) -> Any:
@@ -31,11 +40,16 @@ def naive_extract(body: bytes, url: str, charset: str | None) -> Any:
 
 
 async def run(
-    urls: list[str], concurrency: int, parse: Callable[..., Any] | None
+    urls: list[str],
+    concurrency: int,
+    parse: Callable[..., Any] | None,
+    resolver: str = "default",
 ) -> dict[str, int]:
     sem = asyncio.Semaphore(concurrency)
     counts = {"ok": 0, "failed": 0, "parse_errors": 0, "bytes": 0}
-    connector = aiohttp.TCPConnector(limit=concurrency, limit_per_host=concurrency)
+    kind = RESOLVERS.get(resolver)
+    lookup = kind() if kind is not None else None  # None: aiohttp's default, its own
+    connector = aiohttp.TCPConnector(limit=concurrency, limit_per_host=concurrency, resolver=lookup)
     timeout = aiohttp.ClientTimeout(total=60)
 
     async def one(session: aiohttp.ClientSession, url: str) -> None:
@@ -59,6 +73,8 @@ async def run(
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
         # one task per URL is fine at bench sizes (a few thousand)
         await asyncio.gather(*(one(session, url) for url in urls))
+    if lookup is not None:
+        await lookup.close()
     return counts
 
 
@@ -67,13 +83,14 @@ def main() -> None:
     parser.add_argument("mode", choices=("bare", "extruct"))
     parser.add_argument("urls", type=Path)
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--resolver", choices=("default", *RESOLVERS), default="default")
     args = parser.parse_args()
     urls = [line.strip() for line in args.urls.read_text().splitlines() if line.strip()]
     if args.mode == "extruct":
         import extruct  # noqa: F401  - import before the clock matters as little as possible
 
     parse = naive_extract if args.mode == "extruct" else None
-    counts = asyncio.run(run(urls, args.concurrency, parse))
+    counts = asyncio.run(run(urls, args.concurrency, parse, args.resolver))
     sys.stdout.write(json.dumps(counts) + "\n")
 
 

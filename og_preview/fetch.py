@@ -25,7 +25,13 @@ from .challenge import looks_like_challenge
 from .config import Settings
 from .hostgate import HostGate
 from .neterrors import classify
-from .netguard import ALLOWED_SCHEMES, AddressPolicy, GuardedResolver, parse_ipv4_loose
+from .netguard import (
+    ALLOWED_SCHEMES,
+    AddressPolicy,
+    GuardedResolver,
+    lookup_resolver,
+    parse_ipv4_loose,
+)
 from .record import ErrorInfo, ErrorKind
 from .retry import RETRY_STATUSES, parse_retry_after, run_with_retries
 from .tls import CLIENT, ensure_certificates
@@ -164,18 +170,20 @@ async def open_session(
 ) -> AsyncIterator[aiohttp.ClientSession]:
     """One session and connector for a whole run.
 
-    Keep-alive, a DNS cache, `limit=concurrency`, `limit_per_host=per_host`;
-    unless private addresses are allowed, names resolve through the guarding
-    resolver and every socket is checked before it connects. `policy` and
-    `resolver` (the lookup the guard wraps) are seams for deployments and tests.
+    Keep-alive, a DNS cache, `limit=concurrency`, `limit_per_host=per_host`; names are
+    looked up asynchronously, as many at once as requests in flight (`lookup_resolver`:
+    c-ares, else a thread pool of `concurrency`); unless private addresses are allowed,
+    they resolve through the guarding resolver and every socket is checked before it
+    connects. `policy` and `resolver` (the lookup the guard wraps, left open: the
+    caller's) are seams for deployments and tests.
     """
     policy = policy or AddressPolicy(allow_private=settings.allow_private)
     guarded = not policy.allow_private
-    guard = GuardedResolver(policy, resolver) if guarded else None
+    lookup = resolver if resolver is not None else lookup_resolver(settings.concurrency)
     connector = aiohttp.TCPConnector(
         limit=settings.concurrency,
         limit_per_host=settings.per_host,
-        resolver=guard or resolver,
+        resolver=GuardedResolver(policy, lookup) if guarded else lookup,
         socket_factory=policy.socket_factory if guarded else None,
         ssl=CLIENT,  # its certificates are loaded at the first https request (tls.py)
     )
@@ -197,8 +205,8 @@ async def open_session(
         yield session
     finally:
         await session.close()
-        if guard is not None:
-            await guard.close()
+        if resolver is None:  # ours (the connector closes only resolvers it made)
+            await lookup.close()
 
 
 async def fetch(
