@@ -183,6 +183,16 @@ def batch(
             show_default=False,
         ),
     ] = None,
+    cluster: Annotated[
+        str | None,
+        typer.Option(
+            "--cluster",
+            metavar="ADDRESS",
+            help="Run on a Dask cluster: tcp://HOST:8786 (its scheduler), or local[:N] "
+            "(N worker processes here). Needs og-preview[cluster].",
+            show_default=False,
+        ),
+    ] = None,
     no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bar.")] = False,
     db: DbOpt = None,
     timeout: TimeoutOpt = 10.0,
@@ -216,11 +226,21 @@ def batch(
     fmt = resolve_format(
         fmt, terminal_default="none", allowed=("json", "jsonl", "csv", "table", "urls")
     )
+    if cluster is not None:
+        if workers is not None:
+            fail("--workers sizes the local worker pool: with --cluster, size the cluster")
+        from .cluster import import_distributed, parse_address
+
+        try:
+            parse_address(cluster)
+            import_distributed()
+        except InputError as exc:
+            fail(str(exc))
     from .pipeline import worker_pool
 
     # The workers start now, in the background (the forkserver imports what they run),
     # while this process opens the cache and reads the first URLs.
-    pool = worker_pool(settings)
+    pool = worker_pool(settings) if cluster is None else None
     if pool is not None:
         pool.launch()
     # what is imported by now lives as long as the process: keep the collector off it
@@ -253,6 +273,7 @@ def batch(
                     progress,
                     verbose,
                     pool,
+                    cluster,
                 )
             )
             writer.close()
@@ -285,6 +306,7 @@ async def run_batch(
     progress: Progress,
     verbose: bool,
     pool: WorkerPool | None = None,
+    cluster: str | None = None,
 ) -> None:
     import asyncio
 
@@ -300,7 +322,12 @@ async def run_batch(
         # a pipe may deliver a line at a time (`tail -f log | og-preview batch -`): take each
         # as it comes; files are read 256 lines at a time
         chunk = 1 if "-" in sources and not stdin_is_file() else 256
-        stream = preview_many(lines, settings, cache, read_chunk=chunk, pool=pool)
+        if cluster is None:
+            stream = preview_many(lines, settings, cache, read_chunk=chunk, pool=pool)
+        else:
+            from .cluster import run_on_cluster
+
+            stream = run_on_cluster(lines, settings, cache, address=cluster, read_chunk=chunk)
         async with contextlib.aclosing(stream) as results:
             async for record in results:
                 writer.write(record)

@@ -50,6 +50,7 @@ def test_every_registered_command_is_documented() -> None:
             "--concurrency",
             "--per-host",
             "--no-progress",
+            "--cluster",
         }
     ),
 )
