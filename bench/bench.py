@@ -12,6 +12,11 @@ bench/measure.py). Prints a table and the targets with PASS/FAIL.
 `--only dns` runs the DNS workload (bench/dns_workload.py): 3,000 URLs, each on a
 host name of its own, resolved by a DNS server answering after 50 ms, all inside
 a network namespace of its own (root and iproute2; skipped with a note otherwise).
+
+`cluster` is the og-preview run on a Dask LocalCluster (`--cluster local:2`; skipped
+with a note when dask is not installed); `commit-rate` times, in this process, how many
+records/s `pipeline.save` commits into a fresh SQLite cache (10,000 records parsed from
+the pages, saved in groups of 256 as a batch saves them).
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import json
 import os
 import re
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -35,7 +41,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import dns_workload
-from measure import Run, become_subreaper, wait_or_kill
+from measure import Run, become_subreaper, machine_busy, wait_or_kill
 from measure import run as measure
 from nginx import Nginx, nginx_binary
 from server import find_pages
@@ -47,13 +53,17 @@ NAMES = (
     "bare",
     "naive-extruct",
     "og-preview",
+    "cluster",
     "in-loop",
     "cached",
     "latency-bare",
     "latency-og-preview",
     "million",
     "dns",
+    "commit-rate",
 )
+COMMIT_RECORDS = 10_000  # records the commit-rate run saves
+COMMIT_HOSTS = 500
 SUMMARY = re.compile(r"og-preview: (\d+) URLs in")
 
 
@@ -61,7 +71,7 @@ SUMMARY = re.compile(r"og-preview: (\d+) URLs in")
 class Result:
     name: str
     label: str
-    kind: str  # fetch | cached | latency | memory | dns
+    kind: str  # fetch | cached | latency | memory | dns | commit
     urls: int
     run: Run
     ok: bool
@@ -112,6 +122,15 @@ class PageServer:
     @property
     def pid(self) -> int:
         return self.proc.pid if self.proc is not None else 0
+
+
+def dask_missing() -> str | None:
+    """Why `--cluster` cannot run here (None: it can): `distributed` must import."""
+    probe = subprocess.run(
+        [sys.executable, "-c", "import distributed"], capture_output=True, text=True
+    )
+    lines = probe.stderr.strip().splitlines()
+    return None if probe.returncode == 0 else (lines[-1] if lines else "import failed")
 
 
 def write_lines(path: Path, lines: Iterator[str]) -> Path:
@@ -272,6 +291,7 @@ class Bench:
         n, ln, c = self.args.n, self.args.latency_n, self.args.concurrency
         db = self.tmp / "bench.db"
         loop_db = self.tmp / "in-loop.db"
+        cluster_db = self.tmp / "cluster.db"
 
         def fresh(path: Path, name: str, label: str, *extra: str) -> Callable[[], Result]:
             def run() -> Result:
@@ -301,6 +321,16 @@ class Bench:
                 ),
             ),
             ("og-preview", fresh(db, "og-preview", f"og-preview (c {c}, per-host {c})")),
+            (
+                "cluster",
+                fresh(
+                    cluster_db,
+                    "cluster",
+                    f"og-preview --cluster local:2 (c {c}, per-host {c})",
+                    "--cluster",
+                    "local:2",
+                ),
+            ),
             # the alternative the design was measured against: parsing in the event loop
             (
                 "in-loop",
@@ -313,6 +343,11 @@ class Bench:
                 ),
             ),
         ]
+        if "cluster" in only:
+            self.args.cluster_skipped = dask_missing()
+            if self.args.cluster_skipped:
+                print(f"bench: cluster skipped: {self.args.cluster_skipped}", file=sys.stderr)
+                only = only - {"cluster"}
         wanted = [(name, make) for name, make in fast if name in only]
         if "cached" in only and "og-preview" not in only:
             wanted.append(("og-preview", dict(fast)["og-preview"]))  # it fills the cache
@@ -327,6 +362,8 @@ class Bench:
                     )
                 ]
             )
+        if "commit-rate" in only:
+            self.run_commit_rate()
         delay_ms = self.args.latency * 1000
         slow_og = self.og_cmd(self.slow_urls, "--allow-private", "--no-cache")
         latency: list[tuple[str, Callable[[], Result]]] = [
@@ -358,6 +395,50 @@ class Bench:
         if "million" in only and not self.args.skip_million:
             self.run_memory("memory-100k", self.args.million // 10, None)
             self.run_memory("memory-1m", self.args.million, self.args.million_budget)
+
+    def run_commit_rate(self) -> None:
+        """Records/s the client commits: `pipeline.save` of COMMIT_RECORDS records of the
+        pages (each page parsed once, its record at distinct URLs on COMMIT_HOSTS hosts)
+        into a fresh cache, in groups of `SAVE_RECORDS` as a batch
+        saves them. Only the saves are timed, in this process (CPU: this process's)."""
+        from og_preview.cache import Cache
+        from og_preview.pipeline import SAVE_RECORDS, parse_saved, save
+
+        n, group = COMMIT_RECORDS, SAVE_RECORDS
+        bodies = [page.read_bytes() for page in find_pages(self.args.source)]
+        # each page parsed once; its record saved at many distinct URLs, as fetched records
+        parsed = [parse_saved(body, "https://h0.example/") for body in bodies]
+        fetched_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        records = [
+            parsed[i % len(parsed)].with_changes(
+                url=f"https://h{i % COMMIT_HOSTS}.example/p/{i}", fetched_at=fetched_at
+            )
+            for i in range(n)
+        ]
+        path = self.tmp / "commit-rate.db"
+
+        def run() -> Result:
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
+            with Cache(path) as cache:
+                busy0, cpu0 = machine_busy(), time.process_time()
+                started = time.perf_counter()
+                for start in range(0, n, group):
+                    save(cache, records[start : start + group])
+                wall = time.perf_counter() - started
+                cpu, busy = time.process_time() - cpu0, machine_busy() - busy0
+            with contextlib.closing(sqlite3.connect(path)) as conn:
+                rows = conn.execute("SELECT count(*) FROM previews").fetchone()[0]
+            run = Run(0, wall, cpu, 0.0, 0.0, max(0.0, busy - cpu) / wall, 0.0, {"bench": cpu})
+            label = f"commit {n:,} records in groups of {group} (SQLite)"
+            note = f"{len(bodies)} pages, {COMMIT_HOSTS} hosts"
+            ok = rows == n
+            if not ok:
+                note += f", {rows:,} rows saved"
+            extra = {"group": group, "pages": len(bodies), "rows": rows}
+            return Result("commit-rate", label, "commit", n, run, ok, note, extra)
+
+        self.best_of_turns([("commit-rate", run)])
 
     def run_dns(self) -> None:
         """Bare loops (getaddrinfo on aiohttp's default executor; aiodns) and og-preview,
@@ -435,6 +516,8 @@ def table(results: dict[str, Result]) -> str:
     ]
     rows = [head]
     for r in results.values():
+        if r.kind == "commit":
+            continue  # records committed, not URLs fetched: a line of its own
         vs_bare = ratio(r, base.get(r.kind, bare)) if r.kind != "memory" else None
         vs_naive = ratio(r, naive) if r.kind == "fetch" else None
         rows.append(
@@ -493,6 +576,9 @@ def targets(results: dict[str, Result]) -> list[dict[str, Any]]:
     lookups, delay = (dns.extra["lookups"], dns.extra["dns_delay"]) if dns else (32, 0.05)
     ok = v is not None and v >= 0.8 and dns is not None and dns.ok
     add(f"dns: og-preview vs ceiling ({lookups}/{delay:g} s)", v, ">= 0.8x", check(v, ok))
+    add("cluster vs local pool (URLs/s)", ratio(results.get("cluster"), og), "", None)
+    commit = results.get("commit-rate")
+    add("commit rate (records/s)", commit.rate if commit else None, "", None)
     for t in out:
         if t["pass"] is not None and (
             (t["target"].startswith("og-preview") and og and not og.ok)
@@ -528,7 +614,7 @@ def print_report(results: dict[str, Result], server: PageServer, args: argparse.
         )
     print(table(results))
     print()
-    for name in ("og-preview", "latency-og-preview", "naive-extruct", "dns-og-preview"):
+    for name in ("og-preview", "cluster", "latency-og-preview", "naive-extruct", "dns-og-preview"):
         r = results.get(name)
         if r is not None:
             roles = ", ".join(f"{k} {v:.2f}s" for k, v in sorted(r.run.cpu_by_role.items()))
@@ -537,11 +623,30 @@ def print_report(results: dict[str, Result], server: PageServer, args: argparse.
                 f"{name}: CPU by process: {roles}; {busy:.2f} cores busy on average; "
                 f"page server used {r.run.watched_cpu:.2f}s CPU"
             )
+    og, cluster = results.get("og-preview"), results.get("cluster")
+    if og is not None and cluster is not None and og.urls and cluster.urls:
+        extra_ms = 1000 * (cluster.run.cpu / cluster.urls - og.run.cpu / og.urls)
+        print(
+            f"cluster overhead vs the local pool: {fmt(ratio(cluster, og), '.2f')}x the local "
+            f"pool's URLs/s, {extra_ms:+.2f} ms CPU per URL"
+        )
+    elif "cluster" in args.only_set and getattr(args, "cluster_skipped", None):
+        print(f"cluster: SKIPPED: {args.cluster_skipped}")
+    commit = results.get("commit-rate")
+    if commit is not None:
+        print(
+            f"commit-rate: {commit.label}: {commit.rate:,.0f} records/s "
+            f"({commit.run.wall:.2f}s, {1e6 * commit.run.wall / commit.urls:.0f} µs a record, "
+            f"other load {commit.run.other_load:.2f})"
+            + ("" if commit.ok else f" NOT OK: {commit.note}")
+        )
     print("\ntargets:")
     for t in targets(results):
         verdict = {True: "PASS", False: "FAIL", None: "n/a "}[t["pass"]]
         value = "-" if t["value"] is None else f"{t['value']:.2f}"
-        print(f"  {verdict}  {t['target']:<38} {value:>8}  (goal {t['goal']})")
+        goal = f"(goal {t['goal']})" if t["goal"] else "(informational)"
+        verdict = verdict if t["goal"] else "info"
+        print(f"  {verdict}  {t['target']:<38} {value:>8}  {goal}")
 
 
 def to_json(
@@ -562,6 +667,7 @@ def to_json(
             "dns_n": args.dns_n,
             "dns_delay_s": args.dns_delay,
             "dns_skipped": getattr(args, "dns_skipped", None),
+            "cluster_skipped": getattr(args, "cluster_skipped", None),
         },
         "results": {},
         "targets": targets(results),
