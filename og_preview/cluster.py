@@ -28,8 +28,6 @@ import os
 import re
 import signal
 import socket
-import sys
-import types
 import zlib
 from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Iterator
@@ -48,6 +46,7 @@ from .pipeline import (
     invalid_record,
     save,
 )
+from .pool import blank_main_module
 from .previewer import Previewer
 from .record import Preview, internal_error
 from .urls import InputError
@@ -263,13 +262,10 @@ def _quiet_children() -> Iterator[None]:
         previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     except ValueError:  # not the main thread: signals are not ours to change
         previous = None
-    main = sys.modules.get("__main__")
-    sys.modules["__main__"] = types.ModuleType("__main__")
     try:
-        yield
+        with blank_main_module():
+            yield
     finally:
-        if main is not None:
-            sys.modules["__main__"] = main
         if previous is not None:
             signal.signal(signal.SIGINT, previous)
 

@@ -45,6 +45,7 @@ from .record import ErrorInfo, Preview, Status, internal_error
 
 __all__ = [
     "WorkerPool",
+    "blank_main_module",
     "default_workers",
     "from_wire",
     "share",
@@ -197,7 +198,7 @@ async def _serve(jobs: Connection, results: Connection, settings: Settings) -> N
 
 
 @contextlib.contextmanager
-def _no_main_module() -> Iterator[None]:
+def blank_main_module() -> Iterator[None]:
     """Start workers without re-running the caller's script in them.
 
     multiprocessing's spawn and forkserver import the parent's `__main__` in every
@@ -286,7 +287,7 @@ class WorkerPool:
             self._launching.start()
 
     def _launch_all(self) -> None:
-        with _no_main_module():
+        with blank_main_module():
             for index in range(self.size):
                 worker = self._start_process(index)
                 with self._lock:
