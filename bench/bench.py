@@ -41,7 +41,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import dns_workload
-from measure import Run, become_subreaper, machine_busy, wait_or_kill
+from measure import Run, become_subreaper, machine_busy, stop_child
 from measure import run as measure
 from nginx import Nginx, nginx_binary
 from server import find_pages
@@ -110,14 +110,8 @@ class PageServer:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self.proc is None:
-            return
-        with contextlib.suppress(OSError):
-            assert self.proc.stdin is not None
-            self.proc.stdin.close()
-        wait_or_kill(self.proc)
-        if self.proc.stdout is not None:
-            self.proc.stdout.close()
+        if self.proc is not None:
+            stop_child(self.proc)
 
     @property
     def pid(self) -> int:

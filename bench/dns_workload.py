@@ -29,7 +29,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import FrameType
 
-from measure import wait_or_kill
+from measure import stop_child
 
 HERE = Path(__file__).resolve().parent
 NETNS = "ogp-dns"
@@ -87,12 +87,7 @@ class _Child:
             raise RuntimeError(f"the {what} did not start ({' '.join(self.ready) or 'no output'})")
 
     def stop(self) -> None:
-        with contextlib.suppress(OSError):
-            assert self.proc.stdin is not None
-            self.proc.stdin.close()
-        wait_or_kill(self.proc)
-        if self.proc.stdout is not None:
-            self.proc.stdout.close()
+        stop_child(self.proc)
 
 
 @contextlib.contextmanager

@@ -250,6 +250,16 @@ def wait_or_kill(proc: subprocess.Popen[bytes], timeout: float = 5.0) -> None:
         proc.wait(timeout)
 
 
+def stop_child(proc: subprocess.Popen[bytes]) -> None:
+    """Stop a server that exits when its stdin closes (bench/server.py, the DNS server)."""
+    with contextlib.suppress(OSError):
+        assert proc.stdin is not None
+        proc.stdin.close()
+    wait_or_kill(proc)
+    if proc.stdout is not None:
+        proc.stdout.close()
+
+
 def reap_orphans(pids: set[int], grace: float = 5.0) -> None:
     """Wait for (then kill) re-parented descendants, so their CPU is counted."""
     deadline = time.monotonic() + grace

@@ -48,7 +48,7 @@ from .pipeline import (
 )
 from .pool import blank_main_module
 from .previewer import Previewer
-from .record import Preview, internal_error
+from .record import Preview, describe, internal_error, one_line
 from .urls import InputError
 
 if TYPE_CHECKING:
@@ -219,7 +219,7 @@ async def connect(target: Target, settings: Settings) -> AsyncIterator[Any]:
                 )
             except (OSError, TimeoutError) as exc:
                 raise ClusterError(
-                    f"cannot reach the Dask scheduler at {target} ({_one_line(exc)}): "
+                    f"cannot reach the Dask scheduler at {target} ({one_line(describe(exc))}): "
                     "is `dask scheduler` running there?"
                 ) from None
             await client.wait_for_workers(1)
@@ -276,7 +276,7 @@ async def check_versions(client: Any) -> None:
         versions: dict[str, str] = await client.run(installed_version)
     except Exception as exc:
         raise ClusterError(
-            f"the Dask workers cannot run og-preview ({_one_line(exc)}): "
+            f"the Dask workers cannot run og-preview ({one_line(describe(exc))}): "
             f"install og-preview {__version__} on every worker"
         ) from None
     for worker, version in sorted(versions.items()):
@@ -286,16 +286,11 @@ async def check_versions(client: Any) -> None:
         version = await client.run_on_scheduler(installed_version)
     except Exception as exc:
         raise ClusterError(
-            f"the Dask scheduler cannot load og-preview ({_one_line(exc)}): "
+            f"the Dask scheduler cannot load og-preview ({one_line(describe(exc))}): "
             f"install og-preview {__version__} on the scheduler too"
         ) from None
     if version != __version__:
         raise ClusterError(version_problem(__version__, version, "the Dask scheduler"))
-
-
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 # -- client side ----------------------------------------------------------------------
@@ -555,7 +550,7 @@ async def _outcome(future: Any, urls: list[str]) -> tuple[list[Preview], str | N
     except VersionMismatch as exc:
         raise ClusterError(str(exc)) from None
     except Exception as exc:
-        why = _one_line(exc)
+        why = one_line(describe(exc))
         return [internal_error(url, f"the Dask task failed: {why}") for url in urls], why
     finally:
         future.release()

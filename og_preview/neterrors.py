@@ -13,7 +13,7 @@ from yarl import URL
 
 from .config import Settings
 from .netguard import AddressBlocked
-from .record import ErrorInfo, ErrorKind
+from .record import ErrorInfo, ErrorKind, one_line
 
 Verdict = tuple[ErrorInfo, bool]  # the error, and whether another attempt may help
 
@@ -28,11 +28,6 @@ def _causes(exc: BaseException) -> Iterator[BaseException]:
         if isinstance(os_error, BaseException) and id(os_error) not in seen:
             yield os_error
         current = current.__cause__ or current.__context__
-
-
-def _one_line(text: object, limit: int = 200) -> str:
-    line = " ".join(str(text).split())
-    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 def _where(url: str) -> str:
@@ -50,7 +45,7 @@ def _blocked(exc: BaseException) -> str | None:
         if isinstance(cause, AddressBlocked):
             return cause.reason
         if AddressBlocked.MARKER in str(cause) and isinstance(cause, OSError):
-            return _one_line(cause)  # several addresses refused at once (happy eyeballs)
+            return one_line(cause)  # several addresses refused at once (happy eyeballs)
     return None
 
 
@@ -74,7 +69,7 @@ def _protocol(exc: aiohttp.ClientResponseError, where: str) -> Verdict:
             ), False
     detail = exc.message.splitlines()[0] if exc.message else type(exc).__name__
     return ErrorInfo(
-        kind=ErrorKind.CONNECT, message=_one_line(f"invalid HTTP response from {where}: {detail}")
+        kind=ErrorKind.CONNECT, message=one_line(f"invalid HTTP response from {where}: {detail}")
     ), False
 
 
@@ -91,12 +86,12 @@ def _tls(exc: aiohttp.ClientSSLError | ssl.SSLError, where: str) -> ErrorInfo:
         cert = exc.certificate_error
         why = getattr(cert, "verify_message", None) or cert
         return ErrorInfo(
-            kind=ErrorKind.TLS, message=_one_line(f"TLS certificate of {where} rejected: {why}")
+            kind=ErrorKind.TLS, message=one_line(f"TLS certificate of {where} rejected: {why}")
         )
     err = exc.os_error if isinstance(exc, aiohttp.ClientSSLError) else exc
     why = getattr(err, "reason", None) or err
     return ErrorInfo(
-        kind=ErrorKind.TLS, message=_one_line(f"TLS handshake with {where} failed: {why}")
+        kind=ErrorKind.TLS, message=one_line(f"TLS handshake with {where} failed: {why}")
     )
 
 
@@ -123,7 +118,7 @@ def classify(exc: BaseException, url: str, status: int | None, settings: Setting
             message = f"connection refused by {where}"
         else:
             message = f"could not connect to {where}: {err.strerror or err}"
-        return ErrorInfo(kind=ErrorKind.CONNECT, message=_one_line(message)), True
+        return ErrorInfo(kind=ErrorKind.CONNECT, message=one_line(message)), True
     if isinstance(exc, aiohttp.ServerDisconnectedError):
         when = "before responding" if status is None else "mid-response"
         return ErrorInfo(
@@ -139,14 +134,12 @@ def classify(exc: BaseException, url: str, status: int | None, settings: Setting
     if isinstance(exc, aiohttp.ClientResponseError):
         return _protocol(exc, where)
     if isinstance(exc, ValueError):  # aiohttp.InvalidURL, or yarl refusing a URL
-        return ErrorInfo(
-            kind=ErrorKind.INVALID_URL, message=_one_line(f"invalid URL: {exc}")
-        ), False
+        return ErrorInfo(kind=ErrorKind.INVALID_URL, message=one_line(f"invalid URL: {exc}")), False
     if isinstance(exc, aiohttp.ClientError | OSError):
         return ErrorInfo(
-            kind=ErrorKind.CONNECT, message=_one_line(f"connection to {where} failed: {exc}")
+            kind=ErrorKind.CONNECT, message=one_line(f"connection to {where} failed: {exc}")
         ), True
     return ErrorInfo(
         kind=ErrorKind.CONNECT,
-        message=_one_line(f"unexpected {type(exc).__name__} fetching {where}: {exc}"),
+        message=one_line(f"unexpected {type(exc).__name__} fetching {where}: {exc}"),
     ), False

@@ -162,10 +162,16 @@ def error_preview(
     )
 
 
-def _one_line(text: object, limit: int = 200) -> str:
+def one_line(text: object, limit: int = 200) -> str:
     """`text` on one line (white space collapsed), cut to `limit` characters."""
     line = " ".join(str(text).split())
     return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def describe(exc: BaseException) -> str:
+    """An exception as people read it in a message: `RuntimeError: what it said`."""
+    detail = str(exc).strip()
+    return f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
 
 
 def internal_error(url: str, problem: BaseException | str) -> Preview:
@@ -173,6 +179,5 @@ def internal_error(url: str, problem: BaseException | str) -> Preview:
     died): kind `internal`, never a network kind. `problem`: the exception, or what
     happened in words."""
     if isinstance(problem, BaseException):
-        detail = str(problem).strip()
-        problem = f"{type(problem).__name__}: {detail}" if detail else type(problem).__name__
-    return error_preview(url, ErrorKind.INTERNAL, _one_line(f"internal error: {problem}"))
+        problem = describe(problem)
+    return error_preview(url, ErrorKind.INTERNAL, one_line(f"internal error: {problem}"))
