@@ -382,6 +382,24 @@ def _as_utf8(body: bytes, header_charset: str | None) -> tuple[str, str] | None:
     return text, "utf-8"
 
 
+def reads_as_utf8(body: bytes, header_charset: str | None = None) -> bool:
+    """Does `decode_html` read `body` as UTF-8 (valid UTF-8, no BOM, no other encoding
+    declared that is not ASCII-compatible)? Then a parser can take the bytes as they are,
+    with no `str` of the page made here (~0.25 ms a 250 kB page). Never raises."""
+    try:
+        if body[:1] in (b"\xef", b"\xfe", b"\xff", b"\x00", b"+"):  # a BOM can start so
+            return False
+        declared = normalize_charset(header_charset) or _prescan(body)
+        if declared is not None and declared != "utf-8" and declared not in _ASCII_COMPATIBLE:
+            return False
+        if body.isascii():
+            return True
+        body.decode("utf-8")  # (the only validation of UTF-8 the standard library has)
+    except Exception:  # invalid UTF-8, or anything else: decode_html decides
+        return False
+    return True
+
+
 def decode_html(body: bytes, header_charset: str | None = None) -> tuple[str, str]:
     """bytes → (text, encoding used). Never raises; undecodable bytes are replaced."""
     try:

@@ -27,7 +27,7 @@ from lxml.html import HtmlElement
 
 from .challenge import looks_like_challenge
 from .clean import clean_date, clean_lang, clean_text, clean_url, looks_like_url, origin_favicon
-from .decode import decode_html
+from .decode import decode_html, reads_as_utf8
 from .jsonld import JsonLdView, extract_jsonld
 from .meta import Page, body_signals, build_og, build_twitter, collect, og_image_groups
 from .record import Metadata
@@ -51,10 +51,11 @@ def _xml_safe(text: str) -> str:
     return _XML_UNSAFE.sub("", text) if _XML_UNSAFE.search(text) else text
 
 
-def parse_html(text: str, *, nul_free: bool = False) -> turbohtml.Document:
+def parse_html(markup: str | bytes, *, nul_free: bool = False) -> turbohtml.Document:
     """The page as a browser's DOM: the WHATWG tree-building rules with scripting on (so
     `<noscript>` holds text, as in a browser that runs scripts). `<template>` contents are
     dropped: they are no part of the document a browser's `querySelectorAll` sees.
+    `markup` is the decoded page, or its bytes when they are UTF-8 (`reads_as_utf8`).
 
     NUL characters are made U+FFFD first, as the tokenizer makes those in names, values
     and raw text (a browser drops those of body text, where U+FFFD stays here): the
@@ -62,11 +63,14 @@ def parse_html(text: str, *, nul_free: bool = False) -> turbohtml.Document:
     decompression bomb's favourite, would cost ~30 bytes of memory a byte. `nul_free`:
     the caller knows there are none (looking costs ~0.15 ms in a 250 kB non-ASCII str,
     ~0.01 ms in its UTF-8 bytes)."""
-    if (
-        not nul_free and "\x00" in text
-    ):  # what the tokenizer makes of it, without a parse error each
-        text = text.replace("\x00", "\ufffd")
-    doc = turbohtml.parse(text, positions=False, scripting=True)
+    if isinstance(markup, bytes):
+        if b"\x00" in markup:
+            markup = markup.replace(b"\x00", "\ufffd".encode())
+        doc = turbohtml.parse(markup, encoding="utf-8", positions=False, scripting=True)
+    else:
+        if not nul_free and "\x00" in markup:  # what the tokenizer makes of it
+            markup = markup.replace("\x00", "\ufffd")
+        doc = turbohtml.parse(markup, positions=False, scripting=True)
     templates = doc.select("template")
     for template in templates:  # (an inner one may go with its outer one: both are fine)
         template.decompose()
@@ -338,7 +342,11 @@ def _missing(page: Page, ld: JsonLdView) -> tuple[bool, bool]:
 
 
 def _extract(
-    text: str, base_url: str, content_language: str | None, jsonld_wanted: bool, nul_free: bool
+    text: str | bytes,
+    base_url: str,
+    content_language: str | None,
+    jsonld_wanted: bool,
+    nul_free: bool,
 ) -> Extraction:
     doc = parse_html(text, nul_free=nul_free)
     page = collect(doc)
@@ -357,7 +365,11 @@ def _extract(
 
 
 def _never_raising(
-    text: str, base_url: str, content_language: str | None, jsonld_wanted: bool, nul_free: bool
+    text: str | bytes,
+    base_url: str,
+    content_language: str | None,
+    jsonld_wanted: bool,
+    nul_free: bool,
 ) -> Extraction:
     try:
         return _extract(text, base_url, content_language, jsonld_wanted, nul_free)
@@ -389,6 +401,8 @@ def extract_bytes(
 ) -> Extraction:
     """`extract` of a page's bytes, decoded as `decode.decode_html` decodes them (the
     transport charset, a BOM, `<meta charset>`, then detection). Never raises."""
+    if reads_as_utf8(body, header_charset):  # most pages: the parser reads the bytes
+        return _never_raising(body, base_url, content_language, include_jsonld, True)
     try:
         text, encoding = decode_html(body, header_charset)
     except Exception:  # never fatal

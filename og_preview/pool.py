@@ -437,14 +437,11 @@ class WorkerPool:
     async def close(self) -> None:
         """Tell the workers to finish, then make sure they are gone (a few seconds at most)."""
         self._closed = True
-        if self._watchdog is not None:
-            self._watchdog.cancel()
-            with contextlib.suppress(BaseException):
-                await self._watchdog
-        if self._ready is not None and not self._ready.done():
-            self._ready.cancel()
-            with contextlib.suppress(BaseException):
-                await self._ready
+        helpers = [t for t in (self._watchdog, self._ready) if t is not None and not t.done()]
+        for task in helpers:
+            task.cancel()
+        if helpers:  # (`wait`, not `await task`: a Ctrl-C meanwhile still stops the batch)
+            await asyncio.wait(helpers)
         loop = asyncio.get_running_loop()
         for worker in self._workers:
             with contextlib.suppress(Exception):

@@ -148,7 +148,7 @@ def test_sigint_stops_saves_and_resumes(site: Site, tmp_path: Path) -> None:
     lines = [proc.stdout.readline() for _ in range(5)]  # wait for the first five records
     proc.send_signal(signal.SIGINT)
     started = time.monotonic()
-    out, _ = proc.communicate(timeout=20)
+    out, err = proc.communicate(timeout=20)
     stopped_within = time.monotonic() - started
     first = {r["url"] for r in json_lines("".join(lines) + out) if r["status"] == "processed"}
     with sqlite3.connect(os.environ["OG_PREVIEW_DB"]) as conn:  # no row left half-done
@@ -160,7 +160,8 @@ def test_sigint_stops_saves_and_resumes(site: Site, tmp_path: Path) -> None:
     second = run("batch", str(listing), "--allow-private", "-c", "8", "--per-host", "8")
     paths = {url: url.removeprefix(site.base) for url in first}
     refetched = [url for url, path in paths.items() if site.hits[path] > hits_before[path]]
-    assert (proc.returncode, stopped_within < 5, 5 <= len(first) < 40) == (130, True, True)
+    outcome = (proc.returncode, stopped_within < 5, 5 <= len(first) < 40)
+    assert outcome == (130, True, True), (len(first), err)
     assert (refetched, second.returncode, len(json_lines(second.stdout))) == ([], 0, 40)
 
 

@@ -6,7 +6,7 @@ import codecs
 
 import pytest
 
-from og_preview.decode import decode_html, normalize_charset, sniff_encoding
+from og_preview.decode import decode_html, normalize_charset, reads_as_utf8, sniff_encoding
 
 TEXT = "Café “quotes” — naïve"
 
@@ -126,3 +126,24 @@ def test_never_raises_and_replaces(body: bytes) -> None:
 def test_sniff_matches_decode() -> None:
     body = page('<meta charset="euc-jp">', body="日本語").encode("euc_jp")
     assert sniff_encoding(body) == decode_html(body)[1] == "euc-jp"
+
+
+@pytest.mark.parametrize(
+    ("body", "header", "expected"),
+    [
+        (b"<title>plain ascii</title>", None, True),
+        ("<title>caf\u00e9</title>".encode(), None, True),
+        ("<title>caf\u00e9</title>".encode(), "windows-1252", True),  # valid UTF-8 wins
+        (b"<meta charset=windows-1252><title>ascii</title>", None, True),
+        (b"<title>caf\xe9</title>", None, False),  # not UTF-8: detection decides
+        (b"\xef\xbb\xbf<title>bom</title>", None, False),  # a BOM: decode_html reads it
+        (b"<meta charset=utf-16><title>x</title>", None, True),  # (read as UTF-8: WHATWG)
+        (b"<title>x</title>", "utf-16le", False),
+        (b"<meta charset=iso-2022-jp><title>x</title>", None, False),
+        (b"", None, True),
+    ],
+)
+def test_reads_as_utf8(body: bytes, header: str | None, expected: bool) -> None:
+    assert reads_as_utf8(body, header) is expected
+    if expected:
+        assert decode_html(body, header)[0] == body.decode("utf-8")

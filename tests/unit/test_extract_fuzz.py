@@ -8,7 +8,7 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from og_preview.decode import decode_html
+from og_preview.decode import decode_html, reads_as_utf8
 from og_preview.extract import Extraction, extract, extract_bytes
 from og_preview.record import METADATA_KEYS
 
@@ -145,3 +145,13 @@ def test_nested_markup(html: str) -> None:
             assert text is None or not _CONTROL.search(text)
         for url in (metadata.image, metadata.canonical_url, metadata.icon):
             assert url is None or url.startswith(("http://", "https://"))
+
+
+@settings(max_examples=200, deadline=None)
+@given(MARKUP, st.sampled_from(["", '<meta charset="windows-1252">', "<meta charset=utf-8>"]))
+def test_utf8_bytes_parse_as_their_decoded_text(html: str, declared: str) -> None:
+    """The parser reads UTF-8 bytes as they are: the same record as their decoded text."""
+    body = (declared + html).encode("utf-8", "replace")
+    text, encoding = decode_html(body)
+    assert reads_as_utf8(body) == (encoding == "utf-8" or body.isascii())
+    assert extract_bytes(body, BASE) == extract(text, BASE)
