@@ -395,8 +395,8 @@ class Bench:
         pages (each page parsed once, its record at distinct URLs on COMMIT_HOSTS hosts)
         into a fresh cache, in groups of `SAVE_RECORDS` as a batch
         saves them. Only the saves are timed, in this process (CPU: this process's)."""
-        from og_preview.cache import Cache
-        from og_preview.pipeline import SAVE_RECORDS, parse_saved, save
+        from og_preview.run.pipeline import SAVE_RECORDS, parse_saved, save
+        from og_preview.store.cache import Cache
 
         n, group = COMMIT_RECORDS, SAVE_RECORDS
         bodies = [page.read_bytes() for page in find_pages(self.args.source)]

@@ -15,41 +15,41 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "preview": "pipeline",
-    "preview_many": "pipeline",
-    "preview_all": "pipeline",
-    "parse_saved": "pipeline",
+    "preview": "run.pipeline",
+    "preview_many": "run.pipeline",
+    "preview_all": "run.pipeline",
+    "parse_saved": "run.pipeline",
     "Settings": "config",
     "Preview": "record",
     "Metadata": "record",
     "Status": "record",
     "ErrorKind": "record",
     "ErrorInfo": "record",
-    "Cache": "cache",
-    "CacheError": "cache",
-    "Query": "cache",
-    "extract": "extract",
-    "extract_bytes": "extract",
+    "Cache": "store.cache",
+    "CacheError": "store.cache",
+    "Query": "store.cache",
+    "extract.metadata": "extract.metadata",
+    "extract_bytes": "extract.metadata",
 }
 
 __all__ = ["__version__", *_EXPORTS]
 
 if TYPE_CHECKING:
-    from .cache import Cache as Cache
-    from .cache import CacheError as CacheError
-    from .cache import Query as Query
     from .config import Settings as Settings
-    from .extract import extract as extract
-    from .extract import extract_bytes as extract_bytes
-    from .pipeline import parse_saved as parse_saved
-    from .pipeline import preview as preview
-    from .pipeline import preview_all as preview_all
-    from .pipeline import preview_many as preview_many
+    from .extract.metadata import extract as extract
+    from .extract.metadata import extract_bytes as extract_bytes
     from .record import ErrorInfo as ErrorInfo
     from .record import ErrorKind as ErrorKind
     from .record import Metadata as Metadata
     from .record import Preview as Preview
     from .record import Status as Status
+    from .run.pipeline import parse_saved as parse_saved
+    from .run.pipeline import preview as preview
+    from .run.pipeline import preview_all as preview_all
+    from .run.pipeline import preview_many as preview_many
+    from .store.cache import Cache as Cache
+    from .store.cache import CacheError as CacheError
+    from .store.cache import Query as Query
 
 
 def __getattr__(name: str) -> Any:

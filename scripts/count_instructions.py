@@ -26,7 +26,7 @@ PROGRAM = """
 import sys
 sys.path.insert(0, {root!r})
 from pathlib import Path
-from og_preview.extract import extract_bytes
+from og_preview.extract.metadata import extract_bytes
 pages = [p.read_bytes() for p in sorted(Path({corpus!r}).glob("*/page.html"))]
 for _ in range({passes}):
     for body in pages:

@@ -33,10 +33,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from og_preview.config import Settings  # noqa: E402
-from og_preview.fetch import open_session  # noqa: E402
-from og_preview.netguard import StaticResolver  # noqa: E402
-from og_preview.pipeline import preview  # noqa: E402
+from og_preview.net.fetch import open_session  # noqa: E402
+from og_preview.net.guard import StaticResolver  # noqa: E402
 from og_preview.record import Preview  # noqa: E402
+from og_preview.run.pipeline import preview  # noqa: E402
 from tests.hostile import Hostile, PublicPort  # noqa: E402
 from tests.hostile_routes import HostileRoute  # noqa: E402
 from tests.proctree import run_measured  # noqa: E402

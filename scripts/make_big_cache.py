@@ -14,9 +14,9 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from og_preview.cache import Cache
-from og_preview.cache_schema import iso_utc
 from og_preview.record import ErrorKind, Preview, Status, error_preview
+from og_preview.store.cache import Cache
+from og_preview.store.schema import iso_utc
 
 KINDS = [k for k in ErrorKind if k is not ErrorKind.INVALID_URL]
 

@@ -29,11 +29,11 @@ import lxml.html
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from og_preview.challenge import looks_like_challenge  # noqa: E402
-from og_preview.decode import decode_html  # noqa: E402
-from og_preview.extract import extract_bytes, parse_html  # noqa: E402
-from og_preview.jsonld import JsonLdView, extract_jsonld  # noqa: E402
-from og_preview.meta import body_signals, build_og, collect  # noqa: E402
+from og_preview.extract.challenge import looks_like_challenge  # noqa: E402
+from og_preview.extract.decode import decode_html  # noqa: E402
+from og_preview.extract.jsonld import JsonLdView, extract_jsonld  # noqa: E402
+from og_preview.extract.meta import body_signals, build_og, collect  # noqa: E402
+from og_preview.extract.metadata import extract_bytes, parse_html  # noqa: E402
 
 DEFAULT_CORPUS = Path(os.environ.get("OG_PREVIEW_CORPUS", ROOT.parent / "shared" / "corpus"))
 FAKE_BASE = "http://fakehost/test/page.html"
@@ -69,7 +69,7 @@ def rate(
 
 def _stage_round(pages: list[tuple[bytes, str]]) -> dict[str, float]:
     """One round of extract_bytes' stages on every page."""
-    ex = importlib.import_module("og_preview.extract")
+    ex = importlib.import_module("og_preview.extract.metadata")
     clock = time.process_time
     spent: dict[str, float] = defaultdict(float)
     for body, url in pages:

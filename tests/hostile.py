@@ -35,7 +35,7 @@ from urllib.parse import unquote
 
 from aiohttp import web
 
-from og_preview.netguard import AddressPolicy
+from og_preview.net.guard import AddressPolicy
 from tests.hostile_payloads import (
     MIB,
     control_page,

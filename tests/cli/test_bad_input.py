@@ -19,8 +19,8 @@ from typing import Any
 
 import pytest
 
-from og_preview.cache import Cache
 from og_preview.record import Preview, Status
+from og_preview.store.cache import Cache
 from tests.cli.helpers import OG_PREVIEW, json_lines, run
 
 pytestmark = pytest.mark.e2e

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from og_preview.cli import app
+from og_preview.cli.app import app
 
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
 COMMANDS = ["fetch", "batch", "show", "parse", "report"]

@@ -9,10 +9,10 @@ import pytest
 
 HEAVY = ("aiohttp", "extruct", "lxml", "turbohtml")
 # what only `og-preview report` needs: the other commands start without it
-REPORT_ONLY = ("og_preview.report", "og_preview.report_assets", "webbrowser")
+REPORT_ONLY = ("og_preview.present.report", "og_preview.present.report_assets", "webbrowser")
 
 
-@pytest.mark.parametrize("module", ["og_preview", "og_preview.cli"])
+@pytest.mark.parametrize("module", ["og_preview", "og_preview.cli.app"])
 def test_import_is_light(module: str) -> None:
     heavy = HEAVY + REPORT_ONLY
     code = f"import sys, {module}; print(','.join(m for m in {heavy!r} if m in sys.modules))"
@@ -23,7 +23,7 @@ def test_import_is_light(module: str) -> None:
 def test_show_does_not_import_heavy_modules(tmp_path: object) -> None:
     code = (
         "import sys\n"
-        "from og_preview.cli import main\n"
+        "from og_preview.cli.app import main\n"
         "sys.argv = ['og-preview', 'show', '--format', 'jsonl']\n"
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
         f"print('HEAVY=' + ','.join(m for m in {HEAVY!r} if m in sys.modules), file=sys.stderr)\n"

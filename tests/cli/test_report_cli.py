@@ -14,11 +14,11 @@ import pytest
 import typer
 from typer.testing import CliRunner, Result
 
-from og_preview import cli_report
-from og_preview.cache import Cache
-from og_preview.cache_schema import iso_utc
-from og_preview.cli_report import report
+from og_preview.cli import report as cli_report
+from og_preview.cli.report import report
 from og_preview.record import ErrorKind, Preview, Status, error_preview
+from og_preview.store.cache import Cache
+from og_preview.store.schema import iso_utc
 
 app = typer.Typer()
 app.command("report")(report)
@@ -270,7 +270,7 @@ def test_interrupted_writes_nothing(
     def interrupted(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("og_preview.report.write_report", interrupted)
+    monkeypatch.setattr("og_preview.present.report.write_report", interrupted)
     result = run()
     assert result.exit_code == 130
     assert "interrupted" in result.stderr
@@ -280,7 +280,7 @@ def test_interrupted_writes_nothing(
 def test_report_does_not_import_heavy_modules(filled: Path, tmp_path: Path) -> None:
     code = (
         "import sys, typer\n"
-        "from og_preview.cli_report import report\n"
+        "from og_preview.cli.report import report\n"
         "app = typer.Typer()\n"
         "app.command('report')(report)\n"
         "app.command('other')(lambda: None)\n"

@@ -15,11 +15,11 @@ import pytest
 import typer
 from typer.testing import CliRunner, Result
 
-from og_preview import cli_show
-from og_preview.cache import Cache
-from og_preview.cache_schema import iso_utc
-from og_preview.cli_show import show
+from og_preview.cli import show as cli_show
+from og_preview.cli.show import show
 from og_preview.record import RECORD_KEYS, ErrorKind, Preview, Status, error_preview
+from og_preview.store.cache import Cache
+from og_preview.store.schema import iso_utc
 
 app = typer.Typer()
 app.command("show")(show)
@@ -362,7 +362,7 @@ def test_a_directory_is_a_usage_error(tmp_path: Path) -> None:
 
 SCRIPT = """
 import sys, typer
-from og_preview.cli_show import show
+from og_preview.cli.show import show
 app = typer.Typer()
 app.command("show")(show)
 app.command("other")(lambda: None)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from og_preview.extract import extract_bytes
+from og_preview.extract.metadata import extract_bytes
 from og_preview.record import METADATA_KEYS
 
 pytestmark = pytest.mark.corpus

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from og_preview.decode import decode_html
-from og_preview.extract import extract
-from og_preview.jsonld import MAX_NODES, _bounded, _Budget
+from og_preview.extract.decode import decode_html
+from og_preview.extract.jsonld import MAX_NODES, _bounded, _Budget
+from og_preview.extract.metadata import extract
 from tests.unit.test_extruct_parity import extruct_jsonld, extruct_og
 
 pytestmark = pytest.mark.corpus

@@ -19,7 +19,7 @@ SHARED = 50  # URLs both writers save, to collide on the same rows
 
 WRITER = """
 import sys
-from og_preview.cache import Cache
+from og_preview.store.cache import Cache
 from og_preview.record import ErrorKind, Preview, Status, error_preview
 
 path, name, rows, batch, shared = sys.argv[1], sys.argv[2], *map(int, sys.argv[3:6])

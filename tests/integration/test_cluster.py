@@ -19,8 +19,9 @@ import pytest
 from aiohttp import web
 
 from og_preview import __version__
-from og_preview.cache import Cache
-from og_preview.cluster import (
+from og_preview.config import Settings
+from og_preview.record import Preview, Status
+from og_preview.run.cluster import (
     ClusterError,
     VersionMismatch,
     check_versions,
@@ -28,9 +29,8 @@ from og_preview.cluster import (
     preview_shard,
     run_on_cluster,
 )
-from og_preview.config import Settings
-from og_preview.pipeline import preview_many
-from og_preview.record import Preview, Status
+from og_preview.run.pipeline import preview_many
+from og_preview.store.cache import Cache
 from tests.cli.helpers import OG_PREVIEW, json_lines, run
 from tests.site import Handler, Site
 
@@ -285,7 +285,7 @@ def test_without_dask_the_error_says_what_to_install(tmp_path: Path) -> None:
     stderr = run_python(
         "import sys\n"
         "sys.modules['distributed'] = None\n"  # what `import distributed` sees without Dask
-        "from og_preview.cli import main\n"
+        "from og_preview.cli.app import main\n"
         f"sys.argv = ['og-preview', 'batch', {str(listing)!r}, '--cluster', 'local']\n"
         "main()\n"
     )
@@ -308,7 +308,7 @@ def test_dask_is_imported_only_with_cluster(argv: list[str], site: Site, tmp_pat
     argv = [str(listing) if a == "LISTING" else a for a in argv]
     stderr = run_python(
         "import sys\n"
-        "from og_preview.cli import main\n"
+        "from og_preview.cli.app import main\n"
         f"sys.argv = ['og-preview', *{argv!r}]\n"
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
         "print('DASK=' + ','.join(m for m in ('dask', 'distributed') if m in sys.modules), "

@@ -22,8 +22,8 @@ import pytest
 from aiohttp.abc import AbstractResolver
 
 from og_preview.config import Settings
-from og_preview.fetch import FetchResult, fetch, open_session
-from og_preview.netguard import (
+from og_preview.net.fetch import FetchResult, fetch, open_session
+from og_preview.net.guard import (
     AddressBlocked,
     AddressPolicy,
     CaresResolver,

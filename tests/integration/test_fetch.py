@@ -14,7 +14,7 @@ import pytest
 from aiohttp import web
 
 from og_preview.config import Settings
-from og_preview.fetch import FetchResult, fetch, open_session
+from og_preview.net.fetch import FetchResult, fetch, open_session
 from og_preview.record import ErrorKind
 from tests.site import Site
 

@@ -20,10 +20,10 @@ import pytest
 from aiohttp.compression_utils import HAS_BROTLI, HAS_ZSTD
 
 from og_preview.config import MIB, Settings
-from og_preview.fetch import open_session
-from og_preview.netguard import StaticResolver
-from og_preview.pipeline import preview
+from og_preview.net.fetch import open_session
+from og_preview.net.guard import StaticResolver
 from og_preview.record import ErrorKind, Preview, Status
+from og_preview.run.pipeline import preview
 from tests.hostile import Hostile, PublicPort
 from tests.hostile_payloads import CHARSET_TEXT, JAPANESE
 from tests.hostile_routes import PRIVATE_SPELLINGS, ROUTES

@@ -18,11 +18,11 @@ from typing import Any
 
 import pytest
 
-from og_preview import previewer
 from og_preview.config import Settings
-from og_preview.pipeline import preview_many
-from og_preview.pool import WorkerPool
 from og_preview.record import Preview
+from og_preview.run import previewer
+from og_preview.run.pipeline import preview_many
+from og_preview.run.pool import WorkerPool
 from tests.cli.helpers import json_lines, run
 from tests.site import Site
 

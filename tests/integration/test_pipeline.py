@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from og_preview.cache import Cache
 from og_preview.config import Settings
-from og_preview.pipeline import preview, preview_many
 from og_preview.record import ErrorKind, Preview, Status
+from og_preview.run.pipeline import preview, preview_many
+from og_preview.store.cache import Cache
 from tests.site import Site
 
 pytestmark = pytest.mark.integration
@@ -127,7 +127,7 @@ async def test_unfinished_urls_are_interrupted_when_stopped(site: Site, db_path:
 
     from aiohttp import web
 
-    from og_preview.cache import Query
+    from og_preview.store.cache import Query
 
     async def slow(request: web.Request) -> web.StreamResponse:
         await asyncio.sleep(1.0)

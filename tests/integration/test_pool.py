@@ -13,7 +13,7 @@ import pytest
 from aiohttp import web
 
 from og_preview.config import Settings
-from og_preview.pool import WorkerPool, share, worker_count
+from og_preview.run.pool import WorkerPool, share, worker_count
 from tests.site import Site
 
 pytestmark = pytest.mark.integration

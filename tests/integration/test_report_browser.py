@@ -19,9 +19,9 @@ from typing import Any
 
 import pytest
 
-from og_preview.cache import Cache, Query
+from og_preview.present.report import write_report
 from og_preview.record import ErrorInfo, ErrorKind, Preview, Status
-from og_preview.report import write_report
+from og_preview.store.cache import Cache, Query
 from tests.site import Site
 
 ROOT = Path(__file__).resolve().parents[2]

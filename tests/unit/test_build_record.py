@@ -6,10 +6,10 @@ from dataclasses import replace
 
 import pytest
 
-from og_preview.extract import Extraction
-from og_preview.fetch import FetchResult
-from og_preview.previewer import build_record
+from og_preview.extract.metadata import Extraction
+from og_preview.net.fetch import FetchResult
 from og_preview.record import ErrorInfo, ErrorKind, Metadata, Status
+from og_preview.run.previewer import build_record
 
 URL = "https://a.example/page"
 

@@ -13,8 +13,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from og_preview.cache import Cache, CacheError, Query, QueryError, parse_order, utc_now_iso
-from og_preview.cache_schema import (
+from og_preview.record import RECORD_KEYS, ErrorInfo, ErrorKind, Preview, Status, error_preview
+from og_preview.store.cache import Cache, CacheError, Query, QueryError, parse_order, utc_now_iso
+from og_preview.store.schema import (
     ALL_COLUMNS,
     RECORD_COLUMNS,
     SCHEMA_VERSION,
@@ -24,7 +25,6 @@ from og_preview.cache_schema import (
     host_of,
     iso_utc,
 )
-from og_preview.record import RECORD_KEYS, ErrorInfo, ErrorKind, Preview, Status, error_preview
 from tests.cli.helpers import python_prints
 
 NOW = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
@@ -100,7 +100,7 @@ def test_new_cache_schema_is_what_sqlite_utils_creates(cache: Cache, tmp_path: P
 def test_opening_a_cache_does_not_import_sqlite_utils(tmp_path: Path) -> None:
     code = (
         "import sys\n"
-        "from og_preview.cache import Cache\n"
+        "from og_preview.store.cache import Cache\n"
         f"Cache({str(tmp_path / 'new.db')!r}).close()\n"
         f"Cache({str(tmp_path / 'new.db')!r}).close()\n"
         "print('sqlite_utils' in sys.modules)\n"

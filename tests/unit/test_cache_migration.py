@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from og_preview.cache import Cache
-from og_preview.cache_schema import ALL_COLUMNS, SCHEMA_VERSION
 from og_preview.record import ErrorKind, Status
+from og_preview.store.cache import Cache
+from og_preview.store.schema import ALL_COLUMNS, SCHEMA_VERSION
 
 V1_SCHEMA = """
 CREATE TABLE previews (
@@ -144,7 +144,7 @@ def test_migrated_error_row_reads_back_as_an_error(old_cache: Path) -> None:
 
 
 def test_migrated_cache_can_be_queried_by_host(old_cache: Path) -> None:
-    from og_preview.cache import Query
+    from og_preview.store.cache import Query
 
     with Cache(old_cache) as cache:
         assert [p.url for p in cache.query(Query(host="old.example"))] == [

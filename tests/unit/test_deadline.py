@@ -9,7 +9,7 @@ from types import FrameType
 
 import pytest
 
-from og_preview.deadline import ParseTimeout, enforced_here, time_limit
+from og_preview.extract.deadline import ParseTimeout, enforced_here, time_limit
 
 pytestmark = pytest.mark.skipif(
     not hasattr(signal, "setitimer"), reason="no setitimer on this platform (a no-op there)"

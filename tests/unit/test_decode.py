@@ -6,7 +6,7 @@ import codecs
 
 import pytest
 
-from og_preview.decode import decode_html, normalize_charset, reads_as_utf8, sniff_encoding
+from og_preview.extract.decode import decode_html, normalize_charset, reads_as_utf8, sniff_encoding
 
 TEXT = "Café “quotes” — naïve"
 

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from og_preview.decode import decode_html
-from og_preview.extract import Extraction, extract, extract_bytes
+from og_preview.extract.decode import decode_html
+from og_preview.extract.metadata import Extraction, extract, extract_bytes
 from og_preview.record import METADATA_KEYS, Metadata
 
 BASE = "https://example.com/dir/page.html"

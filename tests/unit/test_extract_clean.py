@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from og_preview.challenge import looks_like_challenge
-from og_preview.clean import _resolve, clean_date, clean_lang, clean_text, clean_url
-from og_preview.extract import extract
+from og_preview.extract.challenge import looks_like_challenge
+from og_preview.extract.clean import _resolve, clean_date, clean_lang, clean_text, clean_url
+from og_preview.extract.metadata import extract
 
 BASE = "https://example.com/a/b.html"
 

@@ -8,8 +8,8 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from og_preview.decode import decode_html, reads_as_utf8
-from og_preview.extract import Extraction, extract, extract_bytes
+from og_preview.extract.decode import decode_html, reads_as_utf8
+from og_preview.extract.metadata import Extraction, extract, extract_bytes
 from og_preview.record import METADATA_KEYS
 
 BASE = "https://example.com/p"

@@ -34,7 +34,7 @@ from collections.abc import Callable
 
 import pytest
 
-from og_preview.extract import extract_bytes
+from og_preview.extract.metadata import extract_bytes
 
 KIB = 1024
 SMALL = 512 * KIB  # the larger size is 4x this

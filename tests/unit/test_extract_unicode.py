@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from og_preview.cache import Cache
-from og_preview.extract import extract_bytes
+from og_preview.extract.metadata import extract_bytes
 from og_preview.record import Preview, Status
+from og_preview.store.cache import Cache
 
 PAGE = (
     b'<html><head><meta property="og:title" content="x&#xD800;y">'

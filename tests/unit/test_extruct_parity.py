@@ -8,8 +8,8 @@ from typing import Any
 import extruct
 import pytest
 
-from og_preview.extract import extract
-from og_preview.meta import _property_dict
+from og_preview.extract.meta import _property_dict
+from og_preview.extract.metadata import extract
 
 BASE = "https://example.com/"
 

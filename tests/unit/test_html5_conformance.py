@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from og_preview.extract import extract, extract_bytes
+from og_preview.extract.metadata import extract, extract_bytes
 from og_preview.record import Metadata
 
 BASE = "https://example.com/dir/page.html"

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from og_preview import fetch as fetch_module
-from og_preview import netguard
 from og_preview.config import Settings
-from og_preview.fetch import open_session
-from og_preview.netguard import CaresResolver, PooledResolver, lookup_resolver
+from og_preview.net import fetch as fetch_module
+from og_preview.net import guard as netguard
+from og_preview.net.fetch import open_session
+from og_preview.net.guard import CaresResolver, PooledResolver, lookup_resolver
 
 AddrInfo = tuple[socket.AddressFamily, socket.SocketKind, int, str, tuple[Any, ...]]
 

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from og_preview.netguard import (
+from og_preview.net.guard import (
     AddressBlocked,
     AddressPolicy,
     GuardedResolver,

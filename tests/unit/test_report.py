@@ -11,17 +11,17 @@ from typing import Any
 
 import pytest
 
-from og_preview import report as report_mod
-from og_preview.record import ErrorInfo, ErrorKind, Preview, Status
-from og_preview.report import (
+from og_preview.present import report as report_mod
+from og_preview.present.report import (
     ReportCounts,
     render_card,
     render_report,
     safe_url,
     write_report,
 )
-from og_preview.report_assets import CSP, SCRIPT, STYLE, csp_hash
-from og_preview.report_checks import share_issues
+from og_preview.present.report_assets import CSP, SCRIPT, STYLE, csp_hash
+from og_preview.present.report_checks import share_issues
+from og_preview.record import ErrorInfo, ErrorKind, Preview, Status
 
 GOOD_OG: dict[str, Any] = {
     "og:title": "Tides of the North Sea",

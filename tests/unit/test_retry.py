@@ -13,9 +13,9 @@ import pytest
 from aioresponses import aioresponses
 
 from og_preview.config import Settings
-from og_preview.fetch import FetchResult, fetch, open_session
+from og_preview.net.fetch import FetchResult, fetch, open_session
+from og_preview.net.retry import backoff_delay, parse_retry_after, run_with_retries
 from og_preview.record import ErrorKind
-from og_preview.retry import backoff_delay, parse_retry_after, run_with_retries
 
 URL = "http://example.com/page"
 FAST = Settings(backoff_initial=0.001, backoff_max=0.002)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from .record import Preview
+from ..record import Preview
 
 #: ogp.me's required properties; a page without one is not ready to share.
 REQUIRED_OG = ("og:title", "og:type", "og:image", "og:url")

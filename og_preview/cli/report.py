@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from .cache import DEFAULT_ORDER, Cache, CacheError, Query, QueryError
-from .cli_common import DbOpt, ExitCode, QuietOpt, fail, resolve_db, warn
-from .cli_show import (
+from ..record import Preview
+from ..store.cache import DEFAULT_ORDER, Cache, CacheError, Query, QueryError
+from .common import DbOpt, ExitCode, QuietOpt, fail, resolve_db, warn
+from .show import (
     ErrorsOpt,
     HostOpt,
     OrderOpt,
@@ -29,10 +30,9 @@ from .cli_show import (
     _quiet_after_broken_pipe,
     _since,
 )
-from .record import Preview
 
 if TYPE_CHECKING:  # (imported when a report is written: `og-preview batch` never needs them)
-    from .report import ReportCounts
+    from ..present.report import ReportCounts
 
 DEFAULT_OUTPUT = "previews.html"
 
@@ -185,7 +185,7 @@ def _describe(db: Path, query: Query, limit: int | None) -> str:
 
 
 def _write_stdout(rows: Iterable[Preview], title: str, subtitle: str) -> ReportCounts:
-    from .report import write_report
+    from ..present.report import write_report
 
     buffer = getattr(sys.stdout, "buffer", None)
     if buffer is None:  # a replaced sys.stdout without bytes underneath
@@ -205,7 +205,7 @@ def _write_stdout(rows: Iterable[Preview], title: str, subtitle: str) -> ReportC
 def _write_file(target: Path, rows: Iterable[Preview], title: str, subtitle: str) -> ReportCounts:
     import tempfile
 
-    from .report import write_report
+    from ..present.report import write_report
 
     """Write beside `target`, then rename: a failure never leaves half a page."""
     handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 (renamed below, not closed by `with`)

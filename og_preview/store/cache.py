@@ -26,11 +26,11 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from . import cache_schema as schema
-from . import jsontext
-from .cache_query import DEFAULT_ORDER, ORDER_FIELDS, Query, QueryError, Stats, parse_order
-from .cache_schema import JSON_COLUMNS, RECORD_COLUMNS, TABLE, iso_utc, normalise_time
-from .record import ErrorKind, Preview, Status
+from .. import jsontext
+from ..record import ErrorKind, Preview, Status
+from . import schema as schema
+from .query import DEFAULT_ORDER, ORDER_FIELDS, Query, QueryError, Stats, parse_order
+from .schema import JSON_COLUMNS, RECORD_COLUMNS, TABLE, iso_utc, normalise_time
 
 if TYPE_CHECKING:
     from sqlite_utils import Database

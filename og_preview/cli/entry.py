@@ -22,11 +22,11 @@ def _wants_local_workers(args: list[str]) -> bool:
 def main() -> None:
     if _wants_local_workers(sys.argv[1:]):
         try:
-            from .pool import warm_up
+            from ..run.pool import warm_up
 
             warm_up()
         except Exception:  # an optimisation only: the pool starts its forkserver itself then
             pass
-    from .cli import main as cli_main
+    from .app import main as cli_main
 
     cli_main()

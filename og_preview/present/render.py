@@ -11,7 +11,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from .record import Preview
+from ..record import Preview
 
 
 def stdout_console(stream: IO[str]) -> Console:

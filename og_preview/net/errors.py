@@ -11,9 +11,9 @@ import aiohttp
 from aiohttp import http_exceptions
 from yarl import URL
 
-from .config import Settings
-from .netguard import AddressBlocked
-from .record import ErrorInfo, ErrorKind, one_line
+from ..config import Settings
+from ..record import ErrorInfo, ErrorKind, one_line
+from .guard import AddressBlocked
 
 Verdict = tuple[ErrorInfo, bool]  # the error, and whether another attempt may help
 

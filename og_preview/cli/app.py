@@ -17,8 +17,12 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from . import __version__
-from .cli_common import (
+from .. import __version__
+from ..config import DEFAULT_USER_AGENT, Settings, SettingsError
+from ..present.output import Writer, writer_for
+from ..present.progress import Counts, NullProgress, Progress, RichProgress
+from ..urls import InputError
+from .common import (
     DbOpt,
     ExitCode,
     QuietOpt,
@@ -29,7 +33,7 @@ from .cli_common import (
     stdout_is_terminal,
     warn,
 )
-from .cli_options import (
+from .options import (
     AllowPrivateOpt,
     BatchFormatOpt,
     FormatOpt,
@@ -44,16 +48,12 @@ from .cli_options import (
     UserAgentOpt,
     settings_from,
 )
-from .cli_report import report
-from .cli_show import show
-from .config import DEFAULT_USER_AGENT, Settings, SettingsError
-from .output import Writer, writer_for
-from .progress import Counts, NullProgress, Progress, RichProgress
-from .urls import InputError
+from .report import report
+from .show import show
 
 if TYPE_CHECKING:
-    from .cache import Cache
-    from .pool import WorkerPool
+    from ..run.pool import WorkerPool
+    from ..store.cache import Cache
 
 app = typer.Typer(
     name="og-preview",
@@ -72,7 +72,7 @@ app.command("report")(report)
 def open_cache(db: Path | None, settings: Settings) -> Cache | None:
     if not settings.use_cache:
         return None
-    from .cache import Cache, CacheError
+    from ..store.cache import Cache, CacheError
 
     try:
         return Cache(resolve_db(db))
@@ -139,7 +139,7 @@ def fetch(
     cache = open_cache(db, settings)
     import asyncio
 
-    from .pipeline import preview_all
+    from ..run.pipeline import preview_all
 
     try:
         records = asyncio.run(preview_all(urls, settings=settings, cache=cache))
@@ -217,7 +217,7 @@ def batch(
         if sys.stdin is None or sys.stdin.isatty():
             fail("give one or more files of URLs, or pipe URLs on stdin (og-preview batch -)")
         sources = ["-"]
-    from .urls import check_sources, read_lines
+    from ..urls import check_sources, read_lines
 
     try:
         check_sources(sources)
@@ -229,14 +229,14 @@ def batch(
     if cluster is not None:
         if workers is not None:
             fail("--workers sizes the local worker pool: with --cluster, size the cluster")
-        from .cluster import import_distributed, parse_address
+        from ..run.cluster import import_distributed, parse_address
 
         try:
             parse_address(cluster)
             import_distributed()
         except InputError as exc:
             fail(str(exc))
-    from .pipeline import worker_pool
+    from ..run.pipeline import worker_pool
 
     # The workers start now, in the background (the forkserver imports what they run),
     # while this process opens the cache and reads the first URLs.
@@ -310,8 +310,8 @@ async def run_batch(
 ) -> None:
     import asyncio
 
-    from .pipeline import preview_many
-    from .urls import count_urls
+    from ..run.pipeline import preview_many
+    from ..urls import count_urls
 
     async def total() -> None:
         with contextlib.suppress(OSError):
@@ -325,7 +325,7 @@ async def run_batch(
         if cluster is None:
             stream = preview_many(lines, settings, cache, read_chunk=chunk, pool=pool)
         else:
-            from .cluster import run_on_cluster
+            from ..run.cluster import run_on_cluster
 
             stream = run_on_cluster(lines, settings, cache, address=cluster, read_chunk=chunk)
         async with contextlib.aclosing(stream) as results:
@@ -365,7 +365,7 @@ def parse(
         body = sys.stdin.buffer.read() if file == "-" else Path(file).read_bytes()
     except OSError as exc:
         fail(f"cannot read {file}: {exc.strerror or exc}")
-    from .pipeline import parse_saved
+    from ..run.pipeline import parse_saved
 
     try:
         record = parse_saved(body, url, include_jsonld=not no_jsonld, parse_timeout=parse_timeout)

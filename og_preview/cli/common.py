@@ -9,7 +9,7 @@ from typing import Annotated, NoReturn
 
 import typer
 
-from .config import default_db_path
+from ..config import default_db_path
 
 
 class ExitCode(IntEnum):

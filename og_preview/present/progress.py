@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Protocol
 
-from .record import Preview
+from ..record import Preview
 
 
 @dataclass

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field, replace
 from http.cookies import CookieError, SimpleCookie
@@ -21,18 +21,17 @@ from aiohttp.abc import AbstractResolver
 from aiohttp.compression_utils import HAS_BROTLI, HAS_ZSTD
 from yarl import URL
 
-from .challenge import looks_like_challenge
-from .config import Settings
-from .hostgate import HostGate
-from .neterrors import classify
-from .netguard import (
+from ..config import Settings
+from ..record import ErrorInfo, ErrorKind
+from .errors import classify
+from .guard import (
     ALLOWED_SCHEMES,
     AddressPolicy,
     GuardedResolver,
     lookup_resolver,
     parse_ipv4_loose,
 )
-from .record import ErrorInfo, ErrorKind
+from .hostgate import HostGate
 from .retry import RETRY_STATUSES, parse_retry_after, run_with_retries
 from .tls import CLIENT, ensure_certificates
 
@@ -215,11 +214,14 @@ async def fetch(
     settings: Settings,
     *,
     gate: HostGate | None = None,
+    final: Callable[[bytes], bool] | None = None,
 ) -> FetchResult:
     """Fetch `url`, following redirects and retrying; never raises but CancelledError.
 
     With a `gate`, a `Retry-After` answer pauses every request to that host, and
-    each attempt first waits out any pause the host asked for.
+    each attempt first waits out any pause the host asked for. `final`: says of a
+    retryable answer's body that no retry will change it (a bot challenge's "Just a
+    moment..." 503 will not pass on a retry); the caller knows such pages, not the network.
     """
     policy = _POLICIES.get(session) or AddressPolicy(allow_private=settings.allow_private)
     attempts = 0
@@ -233,7 +235,7 @@ async def fetch(
         if gate is not None:
             await gate.wait(host)
         attempts += 1
-        outcome = await _attempt(url, session, settings, policy)
+        outcome = await _attempt(url, session, settings, policy, final)
         pause = outcome.retry_after
         if gate is not None and pause is not None and pause <= settings.retry_after_max:
             gate.hold(host, pause)
@@ -289,7 +291,11 @@ def _pool_wait_trace() -> aiohttp.TraceConfig:
 
 
 async def _attempt(
-    url: str, session: aiohttp.ClientSession, settings: Settings, policy: AddressPolicy
+    url: str,
+    session: aiohttp.ClientSession,
+    settings: Settings,
+    policy: AddressPolicy,
+    final: Callable[[bytes], bool] | None = None,
 ) -> _Attempt:
     """One try of the whole redirect chain under one deadline."""
     progress = _Progress(url=url, final_url=url)
@@ -303,13 +309,10 @@ async def _attempt(
     if error is not None:
         return _Attempt(progress.result(_naming_the_target(error, progress)), False)
     result = progress.result()
-    retryable = progress.http_status in RETRY_STATUSES and not _is_challenge(result)
+    retryable = progress.http_status in RETRY_STATUSES and not (
+        final is not None and result.body and final(result.body)
+    )
     return _Attempt(result, retryable)
-
-
-def _is_challenge(result: FetchResult) -> bool:
-    """A bot-challenge interstitial (a 503 "Just a moment...") will not pass on a retry."""
-    return bool(result.body) and looks_like_challenge(result.body)
 
 
 def _naming_the_target(error: ErrorInfo, progress: _Progress) -> ErrorInfo:

@@ -11,16 +11,16 @@ from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from .config import Settings
-from .deadline import ParseTimeout, time_limit
+from ..config import Settings
+from ..extract.deadline import ParseTimeout, time_limit
+from ..record import ErrorKind, Preview, Status, error_preview, internal_error
+from ..urls import InputURL, InvalidURL, iter_inputs, normalise, printable
 from .previewer import Previewer, build_record, now_iso, parse_timeout_message
-from .record import ErrorKind, Preview, Status, error_preview, internal_error
-from .urls import InputURL, InvalidURL, iter_inputs, normalise, printable
 
 if TYPE_CHECKING:
     from aiohttp import ClientSession
 
-    from .cache import Cache
+    from ..store.cache import Cache
     from .pool import WorkerPool
 
 __all__ = [
@@ -58,7 +58,7 @@ async def runner(settings: Settings, pool: WorkerPool | None = None) -> AsyncIte
         finally:
             await pool.close()
         return
-    from .fetch import open_session
+    from ..net.fetch import open_session
 
     async with open_session(settings) as session:
         yield Previewer(settings, session).run
@@ -113,7 +113,7 @@ async def preview(
     if hit is not None:
         return hit
     if session is None:
-        from .fetch import open_session
+        from ..net.fetch import open_session
 
         async with open_session(settings) as own:
             record = await Previewer(settings, own).run(key)
@@ -297,7 +297,7 @@ async def preview_all(
     cache: Cache | None = None,
 ) -> list[Preview]:
     """Preview a few URLs concurrently over one session; results in input order."""
-    from .fetch import open_session
+    from ..net.fetch import open_session
 
     settings = settings or Settings()
     async with open_session(settings) as session:
@@ -319,7 +319,7 @@ def parse_saved(
 
     `parse_timeout`: seconds the extraction may take (None: no limit), else the record is
     an error of kind `parse_timeout` (enforced in the main thread only: see `deadline`)."""
-    from .extract import extract_bytes
+    from ..extract.metadata import extract_bytes
 
     try:
         key = normalise(url)

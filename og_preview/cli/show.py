@@ -12,12 +12,12 @@ from urllib.parse import urlsplit
 
 import typer
 
-from . import jsontext
-from .cache import DEFAULT_ORDER, ORDER_FIELDS, Cache, CacheError, Query, QueryError, Stats
-from .cli_common import DbOpt, ExitCode, fail, resolve_db, stdout_is_terminal, warn
-from .config import SettingsError, parse_since
-from .output import writer_for
-from .record import ErrorKind, Preview
+from .. import jsontext
+from ..config import SettingsError, parse_since
+from ..present.output import writer_for
+from ..record import ErrorKind, Preview
+from ..store.cache import DEFAULT_ORDER, ORDER_FIELDS, Cache, CacheError, Query, QueryError, Stats
+from .common import DbOpt, ExitCode, fail, resolve_db, stdout_is_terminal, warn
 
 RECORD_FORMATS = ("auto", "table", "card", "json", "jsonl", "csv", "urls")
 STATS_FORMATS = ("auto", "table", "json", "jsonl")
@@ -251,7 +251,7 @@ def _print_stats(stats: Stats, fmt: str) -> None:
 def _stats_table(stats: Stats) -> None:
     from rich.table import Table
 
-    from .render import stdout_console
+    from ..present.render import stdout_console
 
     table = Table(header_style="bold", expand=False)
     table.add_column("")

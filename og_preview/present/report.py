@@ -26,8 +26,8 @@ from io import StringIO
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from . import __version__
-from .record import Preview, Status
+from .. import __version__
+from ..record import Preview, Status
 from .report_assets import CSP, SCRIPT, STYLE
 from .report_checks import is_page, share_issues
 

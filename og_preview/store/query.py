@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from .cache_schema import iso_utc
-from .record import ErrorKind, Status
+from ..record import ErrorKind, Status
+from .schema import iso_utc
 
 _STATUSES = frozenset(s.value for s in Status)
 

@@ -34,9 +34,11 @@ from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from . import __version__
-from .cache_schema import host_of
-from .config import Settings
+from .. import __version__
+from ..config import Settings
+from ..record import Preview, describe, internal_error, one_line
+from ..store.schema import host_of
+from ..urls import InputError
 from .pipeline import (
     SAVE_EVERY,
     SAVE_RECORDS,
@@ -48,14 +50,12 @@ from .pipeline import (
 )
 from .pool import blank_main_module
 from .previewer import Previewer
-from .record import Preview, describe, internal_error, one_line
-from .urls import InputError
 
 if TYPE_CHECKING:
     from types import ModuleType
 
-    from .cache import Cache
-    from .urls import InputURL
+    from ..store.cache import Cache
+    from ..urls import InputURL
 
 __all__ = [
     "ClusterError",
@@ -125,7 +125,7 @@ def preview_shard(
 
 
 async def _shard(urls: list[str], settings: Settings) -> list[dict[str, Any]]:
-    from .fetch import open_session
+    from ..net.fetch import open_session
 
     slots = asyncio.Semaphore(settings.concurrency)
     async with open_session(settings) as session:

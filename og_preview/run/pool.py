@@ -40,8 +40,8 @@ from multiprocessing.process import BaseProcess
 
 import orjson
 
-from .config import Settings
-from .record import ErrorInfo, Preview, Status, internal_error
+from ..config import Settings
+from ..record import ErrorInfo, Preview, Status, internal_error
 
 __all__ = [
     "WorkerPool",
@@ -61,7 +61,12 @@ HEARTBEAT = 1.0  # seconds between a worker's heartbeats
 # A worker whose loop has not answered for the parse deadline plus this is stuck.
 STUCK_GRACE = 5.0
 TRIES = 2  # a URL whose worker died is tried once more elsewhere
-PRELOAD = ["og_preview.pool", "og_preview.previewer", "og_preview.fetch", "og_preview.extract"]
+PRELOAD = [
+    "og_preview.run.pool",
+    "og_preview.run.previewer",
+    "og_preview.net.fetch",
+    "og_preview.extract.metadata",
+]
 
 _STATUSES = {status.value: status for status in Status}
 
@@ -110,7 +115,7 @@ def worker_count(settings: Settings, wanted: int) -> int:
 def _worker_main(jobs: Connection, results: Connection, settings: Settings) -> None:
     """A worker process: previews the URLs it is sent until told to stop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the main process decides when to stop
-    from . import extract, fetch, previewer  # noqa: F401  - preloaded by the forkserver
+    from . import previewer  # noqa: F401  - preloaded by the forkserver
 
     # Each page allocates thousands of short-lived objects: collect the young generation
     # less often, and never scan what was imported at start.
@@ -145,7 +150,7 @@ class _Outbox:
 
 
 async def _serve(jobs: Connection, results: Connection, settings: Settings) -> None:
-    from .fetch import open_session
+    from ..net.fetch import open_session
     from .previewer import Previewer
 
     loop = asyncio.get_running_loop()

@@ -23,8 +23,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from . import jsontext
-from .record import RECORD_KEYS
+from .. import jsontext
+from ..record import RECORD_KEYS
 
 if TYPE_CHECKING:
     from sqlite_utils import Database

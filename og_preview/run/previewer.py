@@ -13,16 +13,17 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
-from .config import Settings
-from .deadline import ParseTimeout, time_limit
-from .hostgate import HostGate
-from .record import ErrorKind, Metadata, Preview, Status, error_preview
+from ..config import Settings
+from ..extract.challenge import looks_like_challenge
+from ..extract.deadline import ParseTimeout, time_limit
+from ..net.hostgate import HostGate
+from ..record import ErrorKind, Metadata, Preview, Status, error_preview
 
 if TYPE_CHECKING:
     from aiohttp import ClientSession
 
-    from .extract import Extraction
-    from .fetch import FetchResult
+    from ..extract.metadata import Extraction
+    from ..net.fetch import FetchResult
 
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 MEDIA_PREFIXES = ("image/", "video/", "audio/")
@@ -166,8 +167,8 @@ def timed_out_record(fetched: FetchResult, fetched_at: str, seconds: float) -> P
 @functools.cache
 def _fetch_and_extract() -> tuple[Callable[..., Awaitable[FetchResult]], Callable[..., Extraction]]:
     """`fetch.fetch` and `extract.extract_bytes`, imported on first use (aiohttp, lxml)."""
-    from .extract import extract_bytes
-    from .fetch import fetch
+    from ..extract.metadata import extract_bytes
+    from ..net.fetch import fetch
 
     return fetch, extract_bytes
 
@@ -182,7 +183,9 @@ class Previewer:
 
     async def run(self, url: str) -> Preview:
         fetch, extract_bytes = _fetch_and_extract()
-        fetched = await fetch(url, self.session, self.settings, gate=self.gate)
+        fetched = await fetch(
+            url, self.session, self.settings, gate=self.gate, final=looks_like_challenge
+        )
         fetched_at = now_iso()
         extraction = None
         status = fetched.http_status or 0

@@ -25,12 +25,12 @@ from extruct.opengraph import OpenGraphExtractor
 from lxml.etree import SubElement
 from lxml.html import HtmlElement
 
+from ..record import Metadata
 from .challenge import looks_like_challenge
 from .clean import clean_date, clean_lang, clean_text, clean_url, looks_like_url, origin_favicon
 from .decode import decode_html, reads_as_utf8
 from .jsonld import JsonLdView, extract_jsonld
 from .meta import Page, body_signals, build_og, build_twitter, collect, og_image_groups
-from .record import Metadata
 
 __all__ = ["Extraction", "extract", "extract_bytes", "parse_html"]
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import csv
 from typing import IO, Any, Protocol
 
-from . import jsontext
-from .record import Preview
+from .. import jsontext
+from ..record import Preview
 
 FORMATS = ("auto", "jsonl", "json", "csv", "table", "card", "urls")
 

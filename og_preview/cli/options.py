@@ -7,8 +7,8 @@ from typing import Annotated, Any
 
 import typer
 
-from .cli_common import fail
-from .config import Settings, SettingsError, parse_duration, parse_size
+from ..config import Settings, SettingsError, parse_duration, parse_size
+from .common import fail
 
 FormatOpt = Annotated[
     str,

@@ -18,7 +18,7 @@ from typing import Final, Protocol, TypeVar
 from tenacity import AsyncRetrying, RetryCallState, retry_if_result, stop_after_attempt
 from tenacity.stop import stop_base
 
-from .config import Settings
+from ..config import Settings
 
 # Statuses worth asking again: the server or something before it was busy or flaky.
 RETRY_STATUSES: Final = frozenset({408, 429, 500, 502, 503, 504})

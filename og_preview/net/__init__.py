@@ -1,0 +1,1 @@
+"""og-preview's net layer."""
