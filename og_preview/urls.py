@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import codecs
+import gzip
 import hashlib
+import io
 import os
 import re
+import stat
 import sys
 from array import array
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, BinaryIO, cast
 from urllib.parse import quote, urlsplit, urlunsplit
 
 MAX_URL_LENGTH = 8 * 1024
@@ -107,7 +112,10 @@ class InputURL:
 
 
 def check_sources(sources: Iterable[str]) -> list[str]:
-    """Fail before any work starts when an input file is missing or unreadable."""
+    """Fail before any work starts when an input file is missing, unreadable or not a
+    file of URLs (a PDF, an image, an archive: gzip alone is read, transparently).
+    Pipes and FIFOs (`batch <(grep http notes.txt)`) are read as stdin is: their first
+    bytes are looked at only when they are read."""
     checked = list(sources)
     for name in checked:
         if name == "-":
@@ -119,6 +127,9 @@ def check_sources(sources: Iterable[str]) -> list[str]:
             raise InputError(f"input is a directory, not a file of URLs: {name}")
         if not os.access(path, os.R_OK):
             raise InputError(f"cannot read input file: {name} (permission denied)")
+        if _is_regular(name):
+            with open(name, "rb") as handle:
+                _refuse_binary(name, handle.read(_SNIFF_BYTES))
     return checked
 
 
@@ -126,20 +137,91 @@ def read_lines(sources: Iterable[str]) -> Iterator[str]:
     """Stream the lines of every source (`-` is stdin), one at a time."""
     for name in sources:
         if name == "-":
-            yield from _lines(sys.stdin.buffer)
+            yield from _lines(_text_stream("stdin", sys.stdin.buffer))
             continue
         try:
             handle = open(name, "rb")  # noqa: SIM115 - closed below, generator-friendly
         except OSError as exc:
             raise InputError(f"cannot read input file: {name} ({exc.strerror})") from None
         with handle:
-            yield from _lines(handle)
+            yield from _lines(_text_stream(name, handle))
 
 
-def _lines(stream: Iterable[bytes]) -> Iterator[str]:
+# What an input is read as, from its first bytes: gzip is unpacked as it is read (a
+# `urls.txt.gz`); a UTF-16 text file (with its byte-order mark) is decoded; any other
+# binary file is refused in one line rather than read as lines of garbage.
+_SNIFF_BYTES = 8192
+_GZIP = b"\x1f\x8b"
+_UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+_BINARY_KINDS = (
+    (b"%PDF", "a PDF"),
+    (b"\x89PNG", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF8", "a GIF image"),
+    (b"PK\x03\x04", "a zip archive"),
+    (b"BZh", "a bzip2 archive"),
+    (b"\xfd7zXZ", "an xz archive"),
+    (b"\x28\xb5\x2f\xfd", "a zstd archive"),
+    (b"7z\xbc\xaf", "a 7z archive"),
+    (b"SQLite format 3\x00", "an SQLite database"),
+    (b"\x7fELF", "a program"),
+)
+
+
+# bytes of text: everything but the C0 controls that no text file holds
+_TEXT_BYTES = bytes(set(range(256)) - set(range(0x20)) | set(b"\t\n\r\f\x1b"))
+
+
+def _is_regular(name: str) -> bool:
+    try:
+        return stat.S_ISREG(os.stat(name).st_mode)
+    except OSError:
+        return False
+
+
+def _refuse_binary(name: str, head: bytes) -> None:
+    if head.startswith(_GZIP) or head.startswith(_UTF16_BOMS):
+        return
+    kind = next((what for magic, what in _BINARY_KINDS if head.startswith(magic)), None)
+    if kind is None and len(head.translate(None, _TEXT_BYTES)) > len(head) // 20:
+        kind = "a binary file"  # (a line of garbage here and there is an invalid URL)
+    if kind is not None:
+        raise InputError(f"{name} is {kind}, not a text file of URLs (one URL per line)")
+
+
+def _text_stream(name: str, raw: BinaryIO) -> Iterable[bytes] | Iterable[str]:
+    """The lines of `raw`: unpacked when gzip, decoded when UTF-16; refused when binary."""
+    stream = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(cast(Any, raw))
+    head = stream.peek(_SNIFF_BYTES)[:_SNIFF_BYTES]  # (no byte consumed: pipes too)
+    if head.startswith(_GZIP):
+        unpacked = gzip.GzipFile(fileobj=stream)
+        return _gunzipped(name, unpacked)
+    if head.startswith(_UTF16_BOMS):
+        return _utf16(stream)
+    _refuse_binary(name, head)
+    return stream
+
+
+def _utf16(stream: io.BufferedReader) -> Iterator[str]:
+    text = io.TextIOWrapper(stream, encoding="utf-16", errors="replace")
+    try:
+        yield from text
+    finally:
+        text.detach()  # (the file is closed by its opener)
+
+
+def _gunzipped(name: str, stream: gzip.GzipFile) -> Iterator[bytes]:
+    try:
+        yield from stream
+    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        raise InputError(f"cannot read input file: {name} (broken gzip: {exc})") from None
+
+
+def _lines(stream: Iterable[bytes] | Iterable[str]) -> Iterator[str]:
     for raw in stream:
         # undecodable bytes and NUL become U+FFFD, which `normalise` rejects
-        yield raw.decode("utf-8", "replace").replace("\x00", "\ufffd")
+        text = raw if isinstance(raw, str) else raw.decode("utf-8", "replace")
+        yield text.replace("\x00", "\ufffd")
 
 
 def _fingerprint(url: str) -> int:
@@ -211,15 +293,16 @@ def printable(text: str, limit: int = 200) -> str:
 
 
 def count_urls(sources: Iterable[str]) -> int | None:
-    """How many URL lines the files hold (for progress), or None when reading stdin."""
+    """How many URL lines the inputs hold (for progress), or None when one of them is
+    stdin, a pipe or a FIFO (it can be read only once: by the batch)."""
     names = list(sources)
-    if "-" in names:
+    if "-" in names or not all(_is_regular(name) for name in names):
         return None
     total = 0
     for name in names:
         with open(name, "rb") as handle:
-            for raw in handle:
-                text = raw.strip()
-                if text and not text.startswith(b"#"):
+            for line in _lines(_text_stream(name, handle)):
+                text = line.strip()
+                if text and not text.startswith("#"):
                     total += 1
     return total

@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -35,3 +36,11 @@ def python_prints(code: str) -> str:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     return out.stdout.strip()
+
+
+def foreground() -> None:
+    """`preexec_fn` for a child that stands for a command run at a terminal: Ctrl-C
+    (SIGINT) at its default. A shell starts background jobs with SIGINT ignored, and a
+    test run started so would pass that on to the command, which then rightly keeps
+    ignoring it."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

@@ -10,6 +10,7 @@ refused by the address guard before any lookup.
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import sqlite3
@@ -22,6 +23,7 @@ import pytest
 from og_preview.record import Preview, Status
 from og_preview.store.cache import Cache
 from tests.cli.helpers import OG_PREVIEW, json_lines, run
+from tests.site import Site
 
 pytestmark = pytest.mark.e2e
 
@@ -231,3 +233,49 @@ def test_db_that_is_not_a_regular_file_is_a_usage_error(tmp_path: Path) -> None:
 def test_db_that_is_a_device_is_a_usage_error() -> None:
     result = run("batch", "-", "--db", os.devnull, stdin="https://a.example/\n")
     assert (result.returncode, "not a regular file" in result.stderr) == (2, True)
+
+
+# ------------------------------------------------ inputs that are not what they seem
+
+
+def _listing_site(site: Site, count: int) -> list[str]:
+    return [site.page(f"/in/{i}", f"<title>Page {i}</title>".encode()) for i in range(count)]
+
+
+def test_a_gzip_listing_is_read_unpacked(site: Site, tmp_path: Path) -> None:
+    urls = _listing_site(site, 3)
+    listing = tmp_path / "urls.txt.gz"
+    listing.write_bytes(gzip.compress(("\n".join(urls) + "\n").encode()))
+    result = run("batch", str(listing), "--allow-private")
+    records = json_lines(result.stdout)
+    assert (result.returncode, sorted(r["title"] for r in records)) == (
+        0,
+        ["Page 0", "Page 1", "Page 2"],
+    )
+
+
+def test_a_binary_listing_is_refused_in_one_line(tmp_path: Path) -> None:
+    listing = tmp_path / "report.pdf"
+    listing.write_bytes(b"%PDF-1.7\n" + bytes(range(256)) * 4)
+    result = run("batch", str(listing))
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == (
+        f"og-preview: error: {listing} is a PDF, not a text file of URLs (one URL per line)\n"
+    )
+
+
+def test_a_fifo_named_as_a_file_is_read_like_stdin(site: Site, tmp_path: Path) -> None:
+    """`og-preview batch <(grep http notes.txt)`: the shell names a pipe as a file."""
+    urls = _listing_site(site, 2)
+    fifo = tmp_path / "urls.fifo"
+    os.mkfifo(fifo)
+    proc = subprocess.Popen(
+        [OG_PREVIEW, "batch", str(fifo), "--allow-private"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    with open(fifo, "w") as out:
+        out.write("\n".join(urls) + "\n")
+    stdout, stderr = proc.communicate(timeout=60)
+    assert (proc.returncode, len(json_lines(stdout))) == (0, 2), stderr

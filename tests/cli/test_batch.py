@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from tests.cli.helpers import OG_PREVIEW, json_lines, run
+from tests.cli.helpers import OG_PREVIEW, foreground, json_lines, run
 from tests.site import Site
 
 pytestmark = pytest.mark.e2e
@@ -142,7 +142,12 @@ def test_sigint_stops_saves_and_resumes(site: Site, tmp_path: Path) -> None:
     listing.write_text("\n".join(urls))
     args = [OG_PREVIEW, "batch", str(listing), "--allow-private", "-c", "4", "--per-host", "4"]
     proc = subprocess.Popen(
-        args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ)
+        args,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ),
+        preexec_fn=foreground,
     )
     assert proc.stdout is not None
     lines = [proc.stdout.readline() for _ in range(5)]  # wait for the first five records

@@ -14,6 +14,7 @@ import pytest
 from aiohttp import web
 
 from og_preview.config import Settings
+from og_preview.extract.challenge import looks_like_challenge
 from og_preview.net.fetch import FetchResult, fetch, open_session
 from og_preview.record import ErrorKind
 from tests.site import Site
@@ -425,10 +426,15 @@ async def test_cancellation_propagates(site: Site) -> None:
 
 
 async def test_a_challenge_page_is_not_retried(site: Site) -> None:
-    """A 503 bot-challenge interstitial will not pass on a retry: one request only."""
+    """A 503 bot-challenge interstitial will not pass on a retry: one request only, when
+    the caller says what a challenge looks like (`final`); retried when it does not."""
     body = (
         "<html><head><title>Just a moment...</title></head>"
         "<body><script>window._cf_chl_opt={};</script></body></html>"
     )
-    result = await get(site.page("/challenge", body, status=503))
-    assert (result.http_status, result.attempts, site.hits["/challenge"]) == (503, 1, 1)
+    url = site.page("/challenge", body, status=503)
+    async with open_session(FAST) as session:
+        result = await fetch(url, session, FAST, final=looks_like_challenge)
+        assert (result.http_status, result.attempts, site.hits["/challenge"]) == (503, 1, 1)
+        again = await fetch(url, session, FAST)
+    assert (again.attempts, site.hits["/challenge"]) == (FAST.attempts, 1 + FAST.attempts)

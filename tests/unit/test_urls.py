@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import gzip
+import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -129,3 +132,73 @@ def test_fingerprints_keep_everything_through_growth() -> None:
 def test_the_fast_path_only_takes_urls_that_are_already_normal(url: str) -> None:
     """The fast path and the full rules agree on every URL the fast path could take."""
     assert normalise(url) == urls_module._rebuild(url)
+
+
+# ---------------------------------------------------------------- what an input file is
+
+
+def test_a_gzip_input_is_read_unpacked_and_counted(tmp_path: Path) -> None:
+    listing = tmp_path / "urls.txt.gz"
+    listing.write_bytes(gzip.compress(b"# links\nhttps://a.example/\n\nhttps://b.example/x\n"))
+    check_sources([str(listing)])
+    assert list(read_lines([str(listing)])) == [
+        "# links\n",
+        "https://a.example/\n",
+        "\n",
+        "https://b.example/x\n",
+    ]
+    assert count_urls([str(listing)]) == 2
+
+
+def test_a_utf16_input_is_decoded(tmp_path: Path) -> None:
+    listing = tmp_path / "urls.txt"
+    listing.write_bytes("https://a.example/\r\nhttps://b.example/é\r\n".encode("utf-16"))
+    check_sources([str(listing)])
+    assert [line.strip() for line in read_lines([str(listing)])] == [
+        "https://a.example/",
+        "https://b.example/é",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("head", "kind"),
+    [
+        (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n", "a PDF"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00", "a PNG image"),
+        (b"PK\x03\x04\x14\x00", "a zip archive"),
+        (b"SQLite format 3\x00\x10\x00", "an SQLite database"),
+        (b"https://a.example/\n\x00\x01\x02", "a binary file"),
+    ],
+)
+def test_a_binary_input_is_refused_in_one_line(tmp_path: Path, head: bytes, kind: str) -> None:
+    listing = tmp_path / "urls.bin"
+    listing.write_bytes(head + bytes(range(256)))
+    with pytest.raises(InputError) as caught:
+        check_sources([str(listing)])
+    assert str(caught.value) == f"{listing} is {kind}, not a text file of URLs (one URL per line)"
+
+
+def test_a_fifo_is_read_as_a_stream_and_not_counted(tmp_path: Path) -> None:
+    fifo = tmp_path / "urls.fifo"
+    os.mkfifo(fifo)
+
+    def produce() -> None:
+        with open(fifo, "wb") as out:
+            out.write(gzip.compress(b"https://a.example/\nhttps://b.example/\n"))
+
+    writer = threading.Thread(target=produce)
+    writer.start()
+    check_sources([str(fifo)])  # (reads nothing from it)
+    assert count_urls([str(fifo)]) is None  # (nor does counting: a FIFO is read once)
+    assert [line.strip() for line in read_lines([str(fifo)])] == [
+        "https://a.example/",
+        "https://b.example/",
+    ]
+    writer.join()
+
+
+def test_a_broken_gzip_input_is_one_line(tmp_path: Path) -> None:
+    listing = tmp_path / "urls.txt.gz"
+    listing.write_bytes(gzip.compress(b"https://a.example/\n" * 100)[:-30])
+    with pytest.raises(InputError, match=r"^cannot read input file: .*broken gzip"):
+        list(read_lines([str(listing)]))
