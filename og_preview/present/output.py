@@ -51,6 +51,9 @@ def flat_row(preview: Preview) -> dict[str, Any]:
     row = {key: data.get(key) for key in CSV_COLUMNS}
     row["error_kind"] = preview.error.kind.value if preview.error else None
     row["error_message"] = preview.error.message if preview.error else None
+    for key, value in row.items():  # true/false as in the JSON, not Python's True/False
+        if isinstance(value, bool):
+            row[key] = "true" if value else "false"
     return row
 
 

@@ -6,7 +6,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Protocol
+from typing import Any, Protocol
 
 from ..record import Preview
 
@@ -42,7 +42,7 @@ class Counts:
         elapsed = self.elapsed
         rate = self.total / elapsed if elapsed > 0 else 0.0
         text = (
-            f"{self.total} URLs in {elapsed:.1f}s ({rate:.0f}/s): "
+            f"{self.total} URL{'' if self.total == 1 else 's'} in {elapsed:.1f}s ({rate:.0f}/s): "
             f"{self.processed} processed, {self.cached} cached, {self.errors} errors"
         )
         if self.by_kind:
@@ -58,7 +58,8 @@ class Progress(Protocol):
     ) -> None: ...
     def set_total(self, total: int | None) -> None: ...
     def update(self, counts: Counts) -> None: ...
-    def finish(self, counts: Counts) -> None: ...
+    def show(self, record: Preview) -> None: ...
+    def finish(self, counts: Counts, *, interrupted: bool = False) -> None: ...
 
 
 class NullProgress:
@@ -76,15 +77,42 @@ class NullProgress:
     def update(self, counts: Counts) -> None:
         pass
 
-    def finish(self, counts: Counts) -> None:
+    def show(self, record: Preview) -> None:
+        pass
+
+    def finish(self, counts: Counts, *, interrupted: bool = False) -> None:
         pass
 
 
-class RichProgress:
-    """done/total (or a running count), rate, elapsed, ETA and counts by outcome."""
+# What to try once a batch is done (printed under the progress on a terminal).
+NEXT_STEPS = (
+    "next: og-preview show --status error (what failed) · "
+    "og-preview report -o previews.html (the cards in a browser)"
+)
 
-    def __init__(self, *, no_color: bool = False) -> None:
+
+class RichProgress:
+    """done/total (or a running count), rate, elapsed, ETA and counts by outcome; with
+    `lines`, a compact line per finished URL above it. Columns are chosen by the
+    terminal's width: the bar and the outcome counts go first, never total, rate or ETA."""
+
+    def __init__(self, *, no_color: bool = False, lines: bool = False) -> None:
         from rich.console import Console
+        from rich.progress import Progress as RichBar
+
+        self._console = Console(stderr=True, no_color=no_color, highlight=False)
+        self._lines = lines
+        self._bar = RichBar(
+            *self._columns(self._console.width),
+            console=self._console,
+            transient=False,
+            refresh_per_second=8,
+        )
+        self._task = self._bar.add_task("previews", total=None, rate="0", outcomes="")
+        self._last = 0.0
+
+    @staticmethod
+    def _columns(width: int) -> list[Any]:
         from rich.progress import (
             BarColumn,
             MofNCompleteColumn,
@@ -94,25 +122,19 @@ class RichProgress:
             TimeElapsedColumn,
             TimeRemainingColumn,
         )
-        from rich.progress import Progress as RichBar
 
-        self._bar = RichBar(
-            SpinnerColumn(),
-            TextColumn("[bold]previews"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TaskProgressColumn(),
-            TextColumn("{task.fields[rate]}/s"),
-            TimeElapsedColumn(),
-            TextColumn("eta"),
-            TimeRemainingColumn(),
-            TextColumn("{task.fields[outcomes]}"),
-            console=Console(stderr=True, no_color=no_color),
-            transient=False,
-            refresh_per_second=8,
-        )
-        self._task = self._bar.add_task("previews", total=None, rate="0", outcomes="")
-        self._last = 0.0
+        # at 60 columns: "  17/300   6% 5/s eta 0:00:57"; the rest as room allows
+        columns: list[Any] = [MofNCompleteColumn(), TaskProgressColumn()]
+        columns += [TextColumn("{task.fields[rate]}/s"), TextColumn("eta"), TimeRemainingColumn()]
+        if width >= 80:
+            columns = [SpinnerColumn(), BarColumn(bar_width=max(10, min(40, width - 100)))]
+            columns += [MofNCompleteColumn(), TaskProgressColumn()]
+            columns += [TextColumn("{task.fields[rate]}/s"), TimeElapsedColumn()]
+            columns += [TextColumn("eta"), TimeRemainingColumn()]
+        if width >= 120:
+            columns.insert(1, TextColumn("[bold]previews"))
+            columns.append(TextColumn("{task.fields[outcomes]}"))
+        return columns
 
     def __enter__(self) -> RichProgress:
         self._bar.start()
@@ -125,6 +147,13 @@ class RichProgress:
 
     def set_total(self, total: int | None) -> None:
         self._bar.update(self._task, total=total)
+
+    def show(self, record: Preview) -> None:
+        """A line for a finished URL, above the live progress (with `lines`)."""
+        if self._lines:
+            from .render import finished_line
+
+            self._console.print(finished_line(record, self._console.width))
 
     def update(self, counts: Counts) -> None:
         now = time.monotonic()
@@ -143,8 +172,16 @@ class RichProgress:
             self._bar.update(self._task, total=counts.total)
         self._bar.update(self._task, completed=counts.total, rate=f"{rate:.0f}", outcomes=outcomes)
 
-    def finish(self, counts: Counts) -> None:
-        """The final state, whatever the update rate allowed before."""
+    def finish(self, counts: Counts, *, interrupted: bool = False) -> None:
+        """The final state, whatever the update rate allowed before. A finished run's
+        total is what it did (duplicates counted once); a stopped run keeps the total it
+        was heading for (24/300, not 24/24)."""
         self._last = 0.0
-        self._bar.update(self._task, total=counts.total)
+        if not interrupted or self._bar.tasks[0].total is None:
+            self._bar.update(self._task, total=counts.total)
         self.update(counts)
+        if self._lines and not interrupted:
+            from rich.text import Text
+
+            self._bar.refresh()
+            self._console.print(Text(NEXT_STEPS, style="dim"), overflow="fold")

@@ -24,14 +24,61 @@ def _short(text: str | None, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def cut_middle(url: str, width: int) -> str:
+    """`url` in at most `width` characters, cut in the middle so that its host and the
+    end of its path stay: `https://example.com/…/2024/05/the-article`."""
+    if len(url) <= width:
+        return url
+    if width < 8:
+        return url[: max(0, width - 1)] + "…"
+    scheme_end = url.find("://")
+    host_end = url.find("/", scheme_end + 3) if scheme_end >= 0 else -1
+    prefix = host_end if host_end > 0 else len(url)  # the scheme and host
+    tail_min = max(3, width // 4)
+    head = min(prefix, width - 1 - tail_min)
+    return f"{url[:head]}…{url[len(url) - (width - 1 - head) :]}"
+
+
+def _error_text(preview: Preview) -> str:
+    """`kind: message`, and the HTTP status when the message does not already say it."""
+    if preview.error is None:
+        return ""
+    text = f"{preview.error.kind.value}: {preview.error.message}"
+    status = preview.error.http_status
+    if status and f"HTTP {status}" not in preview.error.message:
+        text += f" (HTTP {status})"
+    return text
+
+
+def finished_line(preview: Preview, width: int) -> Text:
+    """One finished URL as a line above the live progress: its outcome, its title or
+    error, and its URL cut in the middle; never longer than `width`."""
+    if preview.ok:
+        mark, style = ("·", "cyan") if preview.from_cache else ("✓", "green")
+        label = preview.title or "(no title)"
+    else:
+        mark, style = "✗", "red"
+        label = _error_text(preview)
+    room = max(10, width - 3)
+    url_room = min(len(preview.url), max(20, room * 3 // 5))
+    label_room = max(0, room - url_room)
+    line = Text(no_wrap=True, overflow="ellipsis")
+    line.append(f"{mark} ", style=style)
+    line.append(f"{_short(label, label_room):<{label_room}} ", style=None if preview.ok else "red")
+    line.append(cut_middle(preview.url, url_room), style="dim")
+    line.truncate(width)
+    return line
+
+
 def card(preview: Preview) -> Panel:
     """One preview as a link card: title, description, image, site, type."""
     if preview.error is not None:
         body = Text()
         body.append(f"{preview.error.kind.value}: ", style="bold red")
         body.append(preview.error.message)
-        if preview.error.http_status:
-            body.append(f"  (HTTP {preview.error.http_status})", style="dim")
+        status = preview.error.http_status
+        if status and f"HTTP {status}" not in preview.error.message:
+            body.append(f"  (HTTP {status})", style="dim")
         return Panel(body, title=Text(preview.url, style="red"), title_align="left", expand=False)
     lines: list[Text] = []
     site = preview.site_name or ""
@@ -67,12 +114,15 @@ def card(preview: Preview) -> Panel:
 
 def records_table(rows: Sequence[Preview], width: int = 120) -> Table:
     """One line per record: what a person scans for (long values are cut, not wrapped).
-    On a narrow terminal only status, url and title/error are shown."""
+    The URL column comes first (cut in the middle: host and path end stay); on a narrow
+    terminal only status, url and title/error are shown."""
     wide = width >= 140
     table = Table(show_lines=False, header_style="bold", expand=False, box=None, pad_edge=False)
     table.add_column("status", no_wrap=True, min_width=9)
-    url_width = max(20, min(60, (width - 12) // 2))
-    table.add_column("url", no_wrap=True, overflow="ellipsis", max_width=url_width)
+    longest = max((len(p.url) for p in rows), default=3)
+    rest = 20 + (40 if wide else 0)  # what the columns after the URL need at least
+    url_width = max(16, min(longest, width - 10 - rest, 100))
+    table.add_column("url", no_wrap=True, min_width=min(longest, url_width), max_width=url_width)
     table.add_column("title / error", no_wrap=True, overflow="ellipsis", max_width=60)
     if wide:
         table.add_column("site", no_wrap=True, overflow="ellipsis", max_width=20)
@@ -82,9 +132,8 @@ def records_table(rows: Sequence[Preview], width: int = 120) -> Table:
         if p.ok:
             label = Text(_short(p.title, 120) or "(no title)")
         else:
-            kind = p.error.kind.value if p.error else "error"
-            label = Text(f"{kind}: {p.error.message if p.error else ''}", style="red")
-        cells: list[Text | str] = [status, p.url, label]
+            label = Text(_error_text(p), style="red")
+        cells: list[Text | str] = [status, cut_middle(p.url, url_width), label]
         if wide:
             cells += [_short(p.site_name, 40), (p.fetched_at or "")[:16].replace("T", " ")]
         table.add_row(*cells)
