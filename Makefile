@@ -19,12 +19,14 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)  ## create .venv and install og-preview with its dev tools
 
-run: $(STAMP)  ## preview fixtures/urls.txt (needs internet), then show the cache's counts
-	-$(BIN)/og-preview batch fixtures/urls.txt
-	$(BIN)/og-preview show --stats
+run: $(STAMP)  ## preview fixtures/urls.txt (needs internet) into ~/.cache/og-preview/, then show the counts
+	@echo "$$ .venv/bin/og-preview batch fixtures/urls.txt" >&2
+	@-$(BIN)/og-preview batch fixtures/urls.txt
+	@echo "$$ .venv/bin/og-preview show --stats" >&2
+	@$(BIN)/og-preview show --stats
 
 test: $(STAMP)  ## run the whole test suite (loopback only, no internet)
-	$(BIN)/pytest -q
+	@$(BIN)/pytest -q
 
 lint: $(STAMP)  ## ruff check, ruff format --check, mypy --strict
 	$(BIN)/ruff check .
@@ -35,8 +37,8 @@ fmt: $(STAMP)  ## format the code
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-demo: $(STAMP)  ## offline: serve a small bundled site on 127.0.0.1 and preview it
-	$(BIN)/python demo/run.py
+demo: $(STAMP)  ## offline: serve a small bundled site on 127.0.0.1, preview it into demo.db
+	@$(BIN)/python demo/run.py
 
 bench: $(STAMP)  ## benchmark batch throughput, CPU and memory on 127.0.0.1
 	$(BIN)/python bench/bench.py --corpus $(CORPUS)
@@ -46,5 +48,5 @@ accuracy: $(STAMP)  ## score `og-preview parse` on the shared corpus (when prese
 		OGP_BIN=$(BIN)/og-preview $(PYTHON) ../shared/tools/score.py --corpus $(CORPUS) og-preview; \
 	else echo "no corpus at $(CORPUS): nothing to score"; fi
 
-clean:  ## remove .venv, caches and the built extension
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info og_preview/*.so
+clean:  ## remove .venv and the tool caches
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info

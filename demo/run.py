@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -16,14 +15,19 @@ from serve import DemoServer
 OG_PREVIEW = str(Path(sys.executable).with_name("og-preview"))
 
 
+ROOT = Path(__file__).resolve().parent.parent
+DB = "demo.db"  # in the project folder, kept: `og-preview show --db demo.db` reads it after
+
+
 def run(*args: str, stdin: str | None = None) -> int:
     print(f"\n$ og-preview {' '.join(args)}", flush=True)
-    return subprocess.run([OG_PREVIEW, *args], input=stdin, text=True).returncode
+    return subprocess.run([OG_PREVIEW, *args], input=stdin, text=True, cwd=ROOT).returncode
 
 
 def main() -> int:
-    with tempfile.TemporaryDirectory() as tmp, DemoServer() as server:
-        db = str(Path(tmp) / "demo.db")
+    (ROOT / DB).unlink(missing_ok=True)  # each demo starts from an empty cache
+    with DemoServer() as server:
+        db = DB
         urls = server.urls()
         fetch = ("--allow-private", "--db", db)
         run("fetch", urls[0], *fetch, "--format", "card")
@@ -34,7 +38,8 @@ def main() -> int:
         run("report", "--db", db, "-o", "previews.html", "--order", "url")
         print(
             f"\nThe demo site was served on http://127.0.0.1:{server.port}/ and is now stopped."
-            "\nOpen previews.html in a browser to see the previews as cards."
+            "\nOpen previews.html in a browser to see the previews as cards; the cache is"
+            f" {DB}: try `.venv/bin/og-preview show --db {DB}`."
         )
     return 0
 
