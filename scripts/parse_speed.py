@@ -31,9 +31,10 @@ sys.path.insert(0, str(ROOT))
 
 from og_preview.extract.challenge import looks_like_challenge  # noqa: E402
 from og_preview.extract.decode import decode_html  # noqa: E402
+from og_preview.extract.html5 import metadata_tree, og_properties, parse_html  # noqa: E402
 from og_preview.extract.jsonld import JsonLdView, extract_jsonld  # noqa: E402
 from og_preview.extract.meta import body_signals, build_og, collect  # noqa: E402
-from og_preview.extract.metadata import extract_bytes, parse_html  # noqa: E402
+from og_preview.extract.metadata import extract_bytes  # noqa: E402
 
 DEFAULT_CORPUS = Path(os.environ.get("OG_PREVIEW_CORPUS", ROOT.parent / "shared" / "corpus"))
 FAKE_BASE = "http://fakehost/test/page.html"
@@ -77,16 +78,16 @@ def _stage_round(pages: list[tuple[bytes, str]]) -> dict[str, float]:
         text, _encoding = decode_html(body)
         t1 = clock()
         spent["decode_html"] += t1 - t0
-        doc = ex.parse_html(text)
+        doc = parse_html(text)
         t2 = clock()
         spent["HTML5 parse (turbohtml)"] += t2 - t1
         page = collect(doc)
         t3 = clock()
         spent["meta.collect"] += t3 - t2
-        tree, scripts = ex.metadata_tree(page)
+        tree, scripts = metadata_tree(page)
         t4 = clock()
         spent["the small lxml tree"] += t4 - t3
-        og = build_og(ex.og_properties(tree), page)
+        og = build_og(og_properties(tree), page)
         t5 = clock()
         spent["extruct OpenGraph + build_og"] += t5 - t4
         jsonld = extract_jsonld(scripts)

@@ -1,15 +1,24 @@
-"""What every command shares: exit codes, one-line errors, common options."""
+"""What the commands share: exit codes, one-line errors, common options, opening the
+cache, choosing the output format, a quiet stop when stdout's reader goes away."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
+from collections.abc import Iterable, Iterator
 from enum import IntEnum
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
 from ..config import default_db_path
+
+if TYPE_CHECKING:
+    from ..config import Settings
+    from ..present.progress import Counts
+    from ..store.cache import Cache
 
 
 class ExitCode(IntEnum):
@@ -41,6 +50,42 @@ def stderr_is_terminal() -> bool:
 
 def resolve_db(db: Path | None) -> Path:
     return db.expanduser() if db is not None else default_db_path()
+
+
+def open_cache(db: Path | None, settings: Settings) -> Cache | None:
+    if not settings.use_cache:
+        return None
+    from ..store.cache import Cache, CacheError
+
+    try:
+        return Cache(resolve_db(db))
+    except CacheError as exc:
+        fail(str(exc))
+
+
+def resolve_format(fmt: str, *, terminal_default: str, allowed: Iterable[str]) -> str:
+    choices = tuple(allowed)
+    if fmt not in ("auto", *choices):
+        fail(f"--format must be one of: auto, {', '.join(choices)} (got {fmt!r})")
+    if fmt == "auto":
+        return terminal_default if stdout_is_terminal() else "jsonl"
+    return fmt
+
+
+def exit_code(counts: Counts) -> ExitCode:
+    return ExitCode.URL_ERRORS if counts.errors else ExitCode.OK
+
+
+@contextlib.contextmanager
+def quiet_broken_pipe() -> Iterator[None]:
+    """`og-preview … | head`: stop quietly when the reader goes away."""
+    try:
+        yield None
+    except BrokenPipeError:
+        with contextlib.suppress(OSError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        raise typer.Exit(int(ExitCode.OK)) from None
 
 
 DbOpt = Annotated[

@@ -10,7 +10,8 @@ forkserver (spawn where there is none), which imports what they run once
 (`set_forkserver_preload`) and forks each worker from there: a fresh interpreter, never
 a fork of the main process with its threads and event loop. Each worker talks over two
 pipes (`multiprocessing.Pipe`): URLs in, records out, each side batching what one turn
-of its event loop produced into one message.
+of its event loop produced into one message. This module is the main process's side;
+what runs in a worker is `worker.py`.
 
 The caps are split between the workers, so their sum never exceeds the run's
 `concurrency` and `per_host`. A worker that dies (killed, out of memory, a crash in C
@@ -23,12 +24,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import itertools
 import multiprocessing
 import os
 import pickle
-import signal
 import sys
 import threading
 import types
@@ -38,65 +37,34 @@ from multiprocessing.connection import Connection
 from multiprocessing.context import ForkServerContext, SpawnContext
 from multiprocessing.process import BaseProcess
 
-import orjson
-
 from ..config import Settings
-from ..record import ErrorInfo, Preview, Status, internal_error
+from ..record import Preview, internal_error
+from .worker import HEARTBEAT, from_wire, worker_main
 
 __all__ = [
     "WorkerPool",
     "blank_main_module",
     "default_workers",
-    "from_wire",
     "share",
-    "to_wire",
     "warm_up",
     "worker_count",
 ]
 
-# What a worker is sent: a list of (id, url), or None to finish. What it sends back: a
-# list of (id, record as `to_wire` bytes); an empty list is a heartbeat.
-Job = list[tuple[int, str]] | None
-HEARTBEAT = 1.0  # seconds between a worker's heartbeats
 # A worker whose loop has not answered for the parse deadline plus this is stuck.
 STUCK_GRACE = 5.0
 TRIES = 2  # a URL whose worker died is tried once more elsewhere
 PRELOAD = [
-    "og_preview.run.pool",
+    "og_preview.run.worker",
     "og_preview.run.previewer",
     "og_preview.net.fetch",
     "og_preview.extract.metadata",
 ]
-
-_STATUSES = {status.value: status for status in Status}
 
 
 def default_workers() -> int:
     """One worker per core; none on a single core (everything runs in the loop)."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return cores if cores and cores > 1 else 0
-
-
-def to_wire(record: Preview) -> bytes:
-    """A record as a worker sends it back: its JSON object (orjson), which crosses a pipe
-    several times cheaper than a pickle of the dataclass and its nested values; a pickle
-    when orjson refuses something in it (a lone surrogate, an integer beyond 64 bits)."""
-    try:
-        return orjson.dumps(record.to_dict())
-    except (TypeError, ValueError):
-        return pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL)
-
-
-def from_wire(data: bytes) -> Preview:
-    """The record `to_wire` sent."""
-    if data[:1] != b"{":
-        record: Preview = pickle.loads(data)
-        return record
-    values = orjson.loads(data)
-    values["status"] = _STATUSES[values["status"]]
-    if values["error"] is not None:
-        values["error"] = ErrorInfo.from_dict(values["error"])
-    return Preview(**values)
 
 
 def share(total: int, parts: int, index: int) -> int:
@@ -107,99 +75,6 @@ def share(total: int, parts: int, index: int) -> int:
 def worker_count(settings: Settings, wanted: int) -> int:
     """No more workers than the per-host cap can feed (each needs at least one slot)."""
     return max(0, min(wanted, settings.per_host, settings.concurrency))
-
-
-# ------------------------------------------------------------------ the worker's side
-
-
-def _worker_main(jobs: Connection, results: Connection, settings: Settings) -> None:
-    """A worker process: previews the URLs it is sent until told to stop."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the main process decides when to stop
-    from . import previewer  # noqa: F401  - preloaded by the forkserver
-
-    # Each page allocates thousands of short-lived objects: collect the young generation
-    # less often, and never scan what was imported at start.
-    gc.freeze()
-    gc.set_threshold(20_000, 20, 50)
-    asyncio.run(_serve(jobs, results, settings))
-
-
-class _Outbox:
-    """Records for the main process, sent together once per turn of the event loop."""
-
-    def __init__(self, conn: Connection, loop: asyncio.AbstractEventLoop) -> None:
-        self.conn = conn
-        self._loop = loop
-        self._items: list[tuple[int, bytes]] = []
-        self._queued = False
-        self.failed = False
-
-    def put(self, item: tuple[int, bytes]) -> None:
-        self._items.append(item)
-        if not self._queued:
-            self._queued = True
-            self._loop.call_soon(self.flush)
-
-    def flush(self) -> None:
-        items, self._items, self._queued = self._items, [], False
-        if not self.failed:
-            try:
-                self.conn.send(items)  # (an empty list: a heartbeat)
-            except (OSError, ValueError):
-                self.failed = True
-
-
-async def _serve(jobs: Connection, results: Connection, settings: Settings) -> None:
-    from ..net.fetch import open_session
-    from .previewer import Previewer
-
-    loop = asyncio.get_running_loop()
-    inbox: asyncio.Queue[Job] = asyncio.Queue()
-    outbox = _Outbox(results, loop)
-
-    def readable() -> None:
-        try:
-            while jobs.poll():
-                inbox.put_nowait(jobs.recv())
-        except (EOFError, OSError, pickle.UnpicklingError):
-            loop.remove_reader(jobs.fileno())
-            inbox.put_nowait(None)  # the main process went away
-
-    async def beat() -> None:
-        while True:
-            await asyncio.sleep(HEARTBEAT)
-            outbox.flush()
-
-    async def one(previewer: Previewer, job_id: int, url: str) -> None:
-        try:
-            record = await previewer.run(url)
-        except Exception as exc:  # a bug must cost one URL, not the worker
-            record = internal_error(url, exc)
-        outbox.put((job_id, to_wire(record)))
-
-    loop.add_reader(jobs.fileno(), readable)
-    tasks: set[asyncio.Task[None]] = set()
-    heart = asyncio.create_task(beat())
-    try:
-        async with open_session(settings) as session:
-            previewer = Previewer(settings, session)
-            while (job := await inbox.get()) is not None:
-                for job_id, url in job:
-                    task = asyncio.create_task(one(previewer, job_id, url))
-                    tasks.add(task)
-                    task.add_done_callback(tasks.discard)
-            for task in [heart, *tasks]:
-                task.cancel()
-            await asyncio.gather(heart, *tasks, return_exceptions=True)
-    finally:
-        with contextlib.suppress(Exception):
-            loop.remove_reader(jobs.fileno())
-        outbox.flush()
-        jobs.close()
-        results.close()
-
-
-# ------------------------------------------------------------------ the main process's side
 
 
 @contextlib.contextmanager
@@ -303,7 +178,7 @@ class WorkerPool:
         jobs_in, jobs_out = context.Pipe(duplex=False)
         results_in, results_out = context.Pipe(duplex=False)
         process = context.Process(
-            target=_worker_main,
+            target=worker_main,
             args=(jobs_in, results_out, self.settings_for(index)),
             daemon=True,
             name=f"og-preview-{index}",

@@ -24,11 +24,11 @@ from og_preview.record import Preview, Status
 from og_preview.run.cluster import (
     ClusterError,
     VersionMismatch,
-    check_versions,
     parse_address,
     preview_shard,
     run_on_cluster,
 )
+from og_preview.run.dask_client import check_versions
 from og_preview.run.pipeline import preview_many
 from og_preview.store.cache import Cache
 from tests.cli.helpers import OG_PREVIEW, json_lines, run

@@ -23,14 +23,8 @@ from aiohttp.abc import AbstractResolver
 
 from og_preview.config import Settings
 from og_preview.net.fetch import FetchResult, fetch, open_session
-from og_preview.net.guard import (
-    AddressBlocked,
-    AddressPolicy,
-    CaresResolver,
-    GuardedResolver,
-    PooledResolver,
-    lookup_resolver,
-)
+from og_preview.net.guard import AddressBlocked, AddressPolicy, GuardedResolver
+from og_preview.net.resolver import CaresResolver, PooledResolver, lookup_resolver
 from og_preview.record import ErrorKind
 from tests.site import Site
 

@@ -13,7 +13,8 @@ from yarl import URL
 
 from og_preview.config import Settings
 from og_preview.net.fetch import FetchResult, fetch, open_session
-from og_preview.net.guard import AddressBlocked, AddressPolicy, StaticResolver
+from og_preview.net.guard import AddressBlocked, AddressPolicy
+from og_preview.net.resolver import StaticResolver
 from og_preview.record import ErrorKind
 from tests.site import Site
 

@@ -11,9 +11,9 @@ import pytest
 
 from og_preview.config import Settings
 from og_preview.net import fetch as fetch_module
-from og_preview.net import guard as netguard
+from og_preview.net import resolver as resolver_module
 from og_preview.net.fetch import open_session
-from og_preview.net.guard import CaresResolver, PooledResolver, lookup_resolver
+from og_preview.net.resolver import CaresResolver, PooledResolver, lookup_resolver
 
 AddrInfo = tuple[socket.AddressFamily, socket.SocketKind, int, str, tuple[Any, ...]]
 
@@ -60,7 +60,7 @@ async def test_c_ares_when_aiodns_is_there_else_the_pool(monkeypatch: pytest.Mon
     resolver = lookup_resolver(8)
     await resolver.close()
     assert isinstance(resolver, CaresResolver)
-    monkeypatch.setattr(netguard, "aiodns", None)
+    monkeypatch.setattr(resolver_module, "aiodns", None)
     resolver = lookup_resolver(8)
     await resolver.close()
     assert isinstance(resolver, PooledResolver)

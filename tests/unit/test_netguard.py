@@ -14,12 +14,12 @@ from og_preview.net.guard import (
     AddressBlocked,
     AddressPolicy,
     GuardedResolver,
-    StaticResolver,
     check_host,
     ip_reason,
     parse_ip,
     parse_ipv4_loose,
 )
+from og_preview.net.resolver import StaticResolver
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from og_preview.record import ErrorInfo, ErrorKind, Preview, Status, error_preview
-from og_preview.run.pool import from_wire, to_wire
+from og_preview.run.worker import from_wire, to_wire
 
 
 @pytest.mark.parametrize(
