@@ -4,7 +4,9 @@
     record = asyncio.run(og_preview.preview("https://example.com/"))
     print(record.title, record.image)
 
-The public names are imported lazily, so `import og_preview` stays cheap.
+The public names are imported lazily, so `import og_preview` stays cheap. (Extraction
+from a decoded `str` is `og_preview.extract.metadata.extract`: `og_preview.extract` is
+the package that does it.)
 """
 
 from __future__ import annotations
@@ -28,7 +30,6 @@ _EXPORTS = {
     "Cache": "store.cache",
     "CacheError": "store.cache",
     "Query": "store.cache",
-    "extract.metadata": "extract.metadata",
     "extract_bytes": "extract.metadata",
 }
 
@@ -36,7 +37,6 @@ __all__ = ["__version__", *_EXPORTS]
 
 if TYPE_CHECKING:
     from .config import Settings as Settings
-    from .extract.metadata import extract as extract
     from .extract.metadata import extract_bytes as extract_bytes
     from .record import ErrorInfo as ErrorInfo
     from .record import ErrorKind as ErrorKind

@@ -127,7 +127,7 @@ def wrong_way(graph: dict[str, set[str]]) -> list[tuple[str, str]]:
 
 def test_the_graph_is_read() -> None:
     graph = import_graph()
-    assert "run.pipeline" in graph["cli.app"] and "run.previewer" in graph["run.pool"]
+    assert "run.pipeline" in graph["cli.batch"] and "run.previewer" in graph["run.worker"]
     assert "record" in graph["run.previewer"] and "extract.decode" in graph["extract.metadata"]
     assert {layer(name) for name in graph} == set(RANKS)
 
