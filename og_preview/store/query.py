@@ -71,8 +71,9 @@ class Query:
             raise QueryError("limit must be 0 or more")
         parse_order(self.order)
 
-    def where(self, *, hide_pending: bool = True) -> tuple[str, list[Any]]:
-        """The SQL WHERE clause (or "") and its parameters."""
+    def where(self, *, hide_pending: bool = True) -> tuple[str | None, list[Any]]:
+        """The SQL condition (None for every row) and its parameters, as sqlite-utils'
+        `rows_where` and `count_where` take them."""
         clauses: list[str] = []
         params: list[Any] = []
         if self.status is not None:
@@ -93,13 +94,14 @@ class Query:
         if self.error_kind is not None:
             clauses.append("status = 'error' AND json_extract(error, '$.kind') = ?")
             params.append(self.error_kind)
-        return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
+        return (" AND ".join(clauses) if clauses else None), params
 
     def order_by(self) -> str:
+        """The SQL ORDER BY terms (without the keywords)."""
         column, descending = parse_order(self.order)
         sql = f"{column}{' COLLATE NOCASE' if column == 'title' else ''}"
         sql += " DESC NULLS LAST" if descending else " ASC NULLS LAST"
-        return f" ORDER BY {sql}" + ("" if column == "url" else ", url ASC")
+        return sql + ("" if column == "url" else ", url ASC")
 
 
 def _escape_like(text: str) -> str:

@@ -9,15 +9,15 @@ text for the nested values, and three bookkeeping columns:
   recent attempt succeeded (a processed row keeps its data when a refetch fails);
 - `last_attempt_at`: ISO 8601 UTC time of the most recent attempt.
 
-The version lives in `PRAGMA user_version`. Each migration moves one version up
-and runs inside the caller's write transaction, so two processes opening an old
-file at once migrate it once.
+sqlite-utils creates the table and its indexes and runs the migrations
+(`add_column`, `transform`, `convert`). The version lives in `PRAGMA user_version`.
+Each migration moves one version up and runs inside the caller's write
+transaction, so two processes opening an old file at once migrate it once.
 """
 
 from __future__ import annotations
 
 import re
-import sqlite3
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -94,64 +94,46 @@ def normalise_time(text: str | None) -> str | None:
         return text
 
 
-def user_version(db: Database | sqlite3.Connection) -> int:
+def user_version(db: Database) -> int:
     return int(db.execute("PRAGMA user_version").fetchone()[0])
 
 
-def _table_exists(conn: sqlite3.Connection) -> bool:
-    found = conn.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (TABLE,)
-    ).fetchone()
-    return found is not None
-
-
-def needs_setup(conn: sqlite3.Connection) -> bool:
+def needs_setup(db: Database) -> bool:
     """Cheap check, outside any lock: is the file at the current version?"""
-    return user_version(conn) != SCHEMA_VERSION or not _table_exists(conn)
+    return user_version(db) != SCHEMA_VERSION or not db.table(TABLE).exists()
 
 
-def _column_sql(column: str) -> str:
-    kind = "INTEGER" if column in INT_COLUMNS else "TEXT"
-    extra = (
-        " PRIMARY KEY NOT NULL" if column == "url" else " NOT NULL" if column == "status" else ""
-    )
-    return f'   "{column}" {kind}{extra}'
-
-
-#: The schema of a new cache, as sqlite-utils creates it from `column_types()` (url the
-#: primary key, url and status NOT NULL) and `ensure_indexes` indexes it: written out so
-#: that opening a new cache need not import sqlite-utils (~60 ms). tests/unit/test_cache.py
-#: checks that both give the same schema.
-CREATE_STATEMENTS: tuple[str, ...] = (
-    f'CREATE TABLE "{TABLE}" (\n' + ",\n".join(map(_column_sql, ALL_COLUMNS)) + "\n)",
-    *(f'CREATE INDEX "idx_{TABLE}_{c}"\n    ON "{TABLE}" ("{c}")' for c in INDEXED),
-)
-
-
-def setup(conn: sqlite3.Connection) -> None:
-    """Create or migrate the schema. Call inside a write (IMMEDIATE) transaction."""
-    version = user_version(conn)
+def setup(db: Database) -> None:
+    """Create or migrate the schema. Call inside a write (IMMEDIATE) transaction: the
+    sqlite-utils calls below then run in savepoints of it, and commit with it."""
+    version = user_version(db)
     if version > SCHEMA_VERSION:
         raise SchemaError(
             f"it was written by a newer og-preview (schema {version}, this one knows "
             f"{SCHEMA_VERSION}); upgrade og-preview or choose another --db"
         )
-    if not _table_exists(conn):
-        for statement in CREATE_STATEMENTS:
-            conn.execute(statement)
+    table = db.table(TABLE)
+    if not table.exists():
+        create(db)
+    elif "url" not in table.columns_dict:
+        raise SchemaError(f"its `{TABLE}` table is not an og-preview cache (choose another --db)")
     else:
-        from sqlite_utils import Database
-
-        db = Database(conn, execute_plugins=False)
-        if "url" not in db.table(TABLE).columns_dict:
-            raise SchemaError(
-                f"its `{TABLE}` table is not an og-preview cache (choose another --db)"
-            )
         # A table without a version predates versioning: that is version 1.
         for step in range(max(version, 1), SCHEMA_VERSION):
             MIGRATIONS[step](db)
-        ensure_indexes(db)
-    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    ensure_indexes(db)
+    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+def create(db: Database) -> None:
+    """The table of a new cache: `column_types()` in ALL_COLUMNS order, `url` the key."""
+    db.table(TABLE).create(
+        column_types(),
+        pk="url",
+        not_null={"url", "status"},
+        column_order=list(ALL_COLUMNS),
+        if_not_exists=True,
+    )
 
 
 def ensure_indexes(db: Database) -> None:
@@ -165,21 +147,20 @@ def _v1_to_v2(db: Database) -> None:
 
     Fills `host` from `url`, rewrites `fetched_at` in the one stored time format,
     takes `last_attempt_at` from it, and copies an error row's `error` to `last_error`.
+    A record column the old table lacks is added too, and the columns are put back in
+    ALL_COLUMNS order (columns of the user's own stay, after ours).
     """
     table = db.table(TABLE)
     have = table.columns_dict
-    for column in EXTRA_COLUMNS:
+    for column, kind in column_types().items():
         if column not in have:
-            table.add_column(column, str)
-    for column in RECORD_COLUMNS:
-        if column not in have:
-            table.add_column(column, int if column in INT_COLUMNS else str)
-    db.register_function(host_of, deterministic=True, replace=True, name="og_host_of")
-    db.register_function(normalise_time, deterministic=True, replace=True, name="og_normalise_time")
+            table.add_column(column, kind)
+    if list(table.columns_dict)[: len(ALL_COLUMNS)] != list(ALL_COLUMNS):
+        table.transform(column_order=list(ALL_COLUMNS))  # copies the table: rare
+    table.convert("url", host_of, output="host")
+    table.convert("fetched_at", normalise_time)
     db.execute(
-        f"UPDATE {TABLE} SET host = og_host_of(url),"
-        " fetched_at = og_normalise_time(fetched_at),"
-        " last_attempt_at = og_normalise_time(fetched_at),"
+        f"UPDATE {TABLE} SET last_attempt_at = fetched_at,"
         " last_error = CASE WHEN status = 'error' THEN error END"
     )
 

@@ -20,12 +20,9 @@ from og_preview.store.schema import (
     RECORD_COLUMNS,
     SCHEMA_VERSION,
     TABLE,
-    column_types,
-    ensure_indexes,
     host_of,
     iso_utc,
 )
-from tests.cli.helpers import python_prints
 
 NOW = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
 
@@ -84,28 +81,21 @@ def test_open_sets_schema_version(cache: Cache, db_path: Path) -> None:
     assert raw(db_path, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
 
 
-def test_new_cache_schema_is_what_sqlite_utils_creates(cache: Cache, tmp_path: Path) -> None:
-    """A new cache is created without importing sqlite-utils, to the schema it would make."""
-    from sqlite_utils import Database
-
-    reference = Database(tmp_path / "reference.db")
-    reference.table(TABLE).create(
-        column_types(), pk="url", not_null={"url", "status"}, column_order=list(ALL_COLUMNS)
-    )
-    ensure_indexes(reference)
-    query = "SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY name"
-    assert cache.db.execute(query).fetchall() == reference.execute(query).fetchall()
+def test_columns_are_integer_for_counts_and_text_otherwise(cache: Cache, db_path: Path) -> None:
+    types = {row[1]: row[2] for row in raw(db_path, "PRAGMA table_info(previews)")}
+    assert types == {c: "INTEGER" if c in ("http_status", "attempts") else "TEXT" for c in types}
 
 
-def test_opening_a_cache_does_not_import_sqlite_utils(tmp_path: Path) -> None:
-    code = (
-        "import sys\n"
-        "from og_preview.store.cache import Cache\n"
-        f"Cache({str(tmp_path / 'new.db')!r}).close()\n"
-        f"Cache({str(tmp_path / 'new.db')!r}).close()\n"
-        "print('sqlite_utils' in sys.modules)\n"
-    )
-    assert python_prints(code) == "False"
+def test_url_and_status_are_not_null(cache: Cache, db_path: Path) -> None:
+    not_null = {row[1] for row in raw(db_path, "PRAGMA table_info(previews)") if row[3]}
+    assert not_null == {"url", "status"}
+
+
+def test_db_is_a_sqlite_utils_database_on_the_cache(cache: Cache) -> None:
+    cache.save_many([good("https://a.example/"), bad("https://b.example/")])
+    table = cache.db.table(TABLE)
+    assert (table.count, table.pks) == (2, ["url"])
+    assert table.count_where("status = ?", ["error"]) == 1
 
 
 def test_table_has_record_columns_in_order_then_bookkeeping(cache: Cache, db_path: Path) -> None:

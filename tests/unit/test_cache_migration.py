@@ -33,9 +33,9 @@ FETCHED = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
 DNS_ERROR = {"kind": "dns", "message": "no such host", "http_status": None}
 
 
-def write_v1(path: Path, *, version: int = 1) -> None:
+def write_v1(path: Path, *, version: int = 1, schema: str = V1_SCHEMA) -> None:
     conn = sqlite3.connect(path)
-    conn.executescript(V1_SCHEMA)
+    conn.executescript(schema)
     conn.execute(
         "INSERT INTO previews (url, final_url, status, http_status, title, images, og,"
         " twitter, jsonld, error, attempts, fetched_at)"
@@ -162,3 +162,56 @@ def test_migrating_twice_is_harmless(old_cache: Path) -> None:
     Cache(old_cache).close()
     Cache(old_cache).close()
     assert scalar(old_cache, "SELECT count(*) FROM previews") == 2
+
+
+def schema_of(path: Path) -> tuple[list[tuple[object, ...]], list[tuple[object, object]]]:
+    """The table's columns (name, type, not null, default, primary key) and its indexes
+    (name, column): what a cache's schema is, whatever SQL text made it."""
+    conn = sqlite3.connect(path)
+    try:
+        columns: list[tuple[object, ...]] = [
+            tuple(row[1:]) for row in conn.execute("PRAGMA table_info(previews)")
+        ]
+        indexes: list[tuple[object, object]] = [
+            (name, conn.execute(f"PRAGMA index_info({name!r})").fetchone()[2])
+            for (name,) in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+                " ORDER BY name"
+            )
+        ]
+        return columns, indexes
+    finally:
+        conn.close()
+
+
+def test_migrated_cache_has_the_schema_of_a_new_one(old_cache: Path, tmp_path: Path) -> None:
+    Cache(old_cache).close()
+    Cache(tmp_path / "new.db").close()
+    assert schema_of(old_cache) == schema_of(tmp_path / "new.db")
+
+
+def test_a_missing_record_column_is_added_in_its_place(db_path: Path, tmp_path: Path) -> None:
+    """A table from before `icon` was a record key: the column goes where it belongs."""
+    write_v1(db_path, schema=V1_SCHEMA.replace(" icon TEXT,", ""))
+    assert "icon" not in column_names(db_path)
+    Cache(db_path).close()
+    Cache(tmp_path / "new.db").close()
+    assert schema_of(db_path) == schema_of(tmp_path / "new.db")
+    with Cache(db_path) as cache:
+        row = cache.get("https://Old.Example/page")
+        assert row is not None and (row.title, row.icon) == ("Old but good", None)
+        cache.save(row.with_changes(icon="https://old.example/i.ico", from_cache=False))
+        again = cache.get("https://Old.Example/page")
+    assert again is not None and again.icon == "https://old.example/i.ico"
+    assert scalar(db_path, "SELECT count(*) FROM previews") == 2
+
+
+def test_a_column_of_the_users_own_is_kept(old_cache: Path) -> None:
+    conn = sqlite3.connect(old_cache)
+    conn.execute("ALTER TABLE previews ADD COLUMN my_note TEXT")
+    conn.execute("UPDATE previews SET my_note = 'mine' WHERE status = 'processed'")
+    conn.commit()
+    conn.close()
+    Cache(old_cache).close()
+    assert column_names(old_cache) == [*ALL_COLUMNS, "my_note"]
+    assert scalar(old_cache, "SELECT my_note FROM previews WHERE status = 'processed'") == "mine"
