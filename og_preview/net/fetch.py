@@ -11,7 +11,6 @@ import weakref
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field, replace
-from http.cookies import CookieError, SimpleCookie
 from types import SimpleNamespace
 from typing import Final
 from urllib.parse import urlsplit
@@ -23,6 +22,8 @@ from yarl import URL
 
 from ..config import Settings
 from ..record import ErrorInfo, ErrorKind
+from .content import parse_content_type, wants_body
+from .cookies import ChainCookies
 from .errors import classify
 from .guard import (
     ALLOWED_SCHEMES,
@@ -40,12 +41,6 @@ ACCEPT_ENCODING: Final = ", ".join(
     ["gzip", "deflate"] + (["br"] if HAS_BROTLI else []) + (["zstd"] if HAS_ZSTD else [])
 )
 REDIRECT_STATUSES: Final = frozenset({301, 302, 303, 307, 308})
-HTML_TYPES: Final = frozenset({"text/html", "application/xhtml+xml"})
-# Labels servers put on pages they did not bother to type; worth a sniff.
-SNIFFABLE_TYPES: Final = frozenset(
-    {"text/plain", "application/octet-stream", "unknown/unknown", "application/unknown", "*/*"}
-)
-MEDIA_PREFIXES: Final = ("image/", "video/", "audio/")
 READ_CHUNK: Final = 64 * 1024  # aiohttp inflates at most this much per read: bomb-safe
 REDIRECT_DRAIN: Final = 64 * 1024  # read small redirect bodies so the connection is reused
 
@@ -84,7 +79,7 @@ class _Progress:
     retry_after: float | None = None
     body: bytes = b""
     truncated: bool = False
-    cookies: dict[str, dict[str, str]] = field(default_factory=dict)  # host → name → value
+    cookies: ChainCookies = field(default_factory=ChainCookies)
 
     def result(self, error: ErrorInfo | None = None) -> FetchResult:
         return FetchResult(
@@ -110,28 +105,6 @@ class _Attempt:
     @property
     def retry_after(self) -> float | None:
         return self.result.retry_after
-
-
-def parse_content_type(value: str | None) -> tuple[str | None, str | None]:
-    """`Text/HTML; charset="UTF-8"` → ("text/html", "UTF-8"); junk → (None, None)."""
-    if not value:
-        return None, None
-    mime, *params = value.split(";")
-    mime = mime.strip().lower()
-    charset = None
-    for param in params:
-        key, _, val = param.partition("=")
-        if key.strip().lower() == "charset":
-            charset = val.strip().strip("\"'").strip() or None
-            break
-    return (mime if "/" in mime else None), charset
-
-
-def wants_body(status: int, mime: str | None) -> bool:
-    """HTML-ish (or untyped) pages are read; errors too, for bot-challenge detection."""
-    if mime is None or mime in HTML_TYPES or mime in SNIFFABLE_TYPES:
-        return True
-    return status >= 400 and not mime.startswith(MEDIA_PREFIXES)
 
 
 async def read_bounded(resp: aiohttp.ClientResponse, limit: int) -> tuple[bytes, bool]:
@@ -194,7 +167,7 @@ async def open_session(
             "Accept-Encoding": ACCEPT_ENCODING,
         },
         timeout=aiohttp.ClientTimeout(total=None, sock_connect=settings.connect_timeout),
-        cookie_jar=aiohttp.DummyCookieJar(),  # cookies live per fetch, see _cookie_header
+        cookie_jar=aiohttp.DummyCookieJar(),  # cookies live per attempt: cookies.py
         auto_decompress=True,
         trust_env=False,
         trace_configs=[_pool_wait_trace()],
@@ -356,7 +329,7 @@ async def _follow(
         progress.target = str(target) if hop else ""  # ("": the URL itself)
         if (error := _hop_error(target, policy)) is not None:
             return error
-        cookie = _cookie_header(progress.cookies, target)
+        cookie = progress.cookies.header(target.host or "")
         if (target, cookie) in seen:
             return ErrorInfo(
                 kind=ErrorKind.TOO_MANY_REDIRECTS, message=f"redirect loop at {target}"
@@ -398,7 +371,7 @@ async def _take_response(
         if resp.status in RETRY_STATUSES
         else None
     )
-    _keep_cookies(progress.cookies, target, resp)
+    progress.cookies.keep(target.host or "", resp.headers.getall("Set-Cookie", ()))
     location = resp.headers.get("Location") if resp.status in REDIRECT_STATUSES else None
     if location is not None:
         await _drain(resp)
@@ -419,21 +392,3 @@ async def _drain(resp: aiohttp.ClientResponse) -> None:
         more = True
     if more:
         resp.close()
-
-
-def _keep_cookies(
-    jar: dict[str, dict[str, str]], target: URL, resp: aiohttp.ClientResponse
-) -> None:
-    """Cookies set during one redirect chain (consent and session dances), per host."""
-    for value in resp.headers.getall("Set-Cookie", ()):
-        try:
-            parsed = SimpleCookie(value)
-        except CookieError:
-            continue
-        host_jar = jar.setdefault(target.host or "", {})
-        for name, morsel in parsed.items():
-            host_jar[name] = morsel.value
-
-
-def _cookie_header(jar: dict[str, dict[str, str]], target: URL) -> str:
-    return "; ".join(f"{k}={v}" for k, v in sorted(jar.get(target.host or "", {}).items()))

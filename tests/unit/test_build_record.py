@@ -9,7 +9,7 @@ import pytest
 from og_preview.extract.metadata import Extraction
 from og_preview.net.fetch import FetchResult
 from og_preview.record import ErrorInfo, ErrorKind, Metadata, Status
-from og_preview.run.previewer import build_record
+from og_preview.run.records import build_record
 
 URL = "https://a.example/page"
 
