@@ -28,8 +28,10 @@ from .common import (
     quiet_broken_pipe,
     resolve_format,
     stderr_is_terminal,
+    stopped_by_sigterm,
     warn,
 )
+from .notes import FailureNotes
 from .options import (
     AllowPrivateOpt,
     BatchFormatOpt,
@@ -149,16 +151,23 @@ def batch(
             pool.shutdown()
         raise
     show_progress = not (no_progress or quiet) and stderr_is_terminal()
+    # on a terminal with no records on stdout: a line per finished URL above the progress
+    lines = show_progress and fmt == "none"
     progress: Progress = (
-        RichProgress(no_color="NO_COLOR" in os.environ) if show_progress else NullProgress()
+        RichProgress(no_color="NO_COLOR" in os.environ, lines=lines)
+        if show_progress
+        else NullProgress()
     )
+    notes = None if quiet or lines else FailureNotes(progress, every=verbose)
     counts = Counts()
     writer = writer_for(fmt, sys.stdout, jsonld=not no_jsonld)
     code = ExitCode.OK
     import asyncio
 
+    from ..store.cache import CacheError
+
     try:
-        with quiet_broken_pipe(), progress:
+        with quiet_broken_pipe(), progress, stopped_by_sigterm() as stop:
             asyncio.run(
                 run_batch(
                     read_lines(sources),
@@ -168,7 +177,7 @@ def batch(
                     writer,
                     counts,
                     progress,
-                    verbose,
+                    notes,
                     pool,
                     cluster,
                 )
@@ -178,16 +187,25 @@ def batch(
     except KeyboardInterrupt:
         with contextlib.suppress(Exception):
             writer.close()
-        code = ExitCode.INTERRUPTED
+        code = ExitCode.TERMINATED if stop.terminated else ExitCode.INTERRUPTED
         if not quiet:
-            warn("interrupted; finished URLs are cached: run the same command again to resume")
+            how = "terminated" if stop.terminated else "interrupted"
+            warn(f"{how}; finished URLs are cached: run the same command again to resume")
     except InputError as exc:
         fail(str(exc))
+    except CacheError as exc:  # (the disk is full, the file went away...)
+        with contextlib.suppress(Exception):
+            writer.close()
+        fail(
+            f"{exc}; stopped: the records printed so far are cached, "
+            "run the same command again to resume once the cache can be written"
+        )
     finally:
         if pool is not None:
             pool.shutdown()  # (already done unless the run was cut short)
         if cache is not None:
-            cache.close()
+            with contextlib.suppress(Exception):
+                cache.close()
     if not quiet:
         warn(counts.summary())
     raise typer.Exit(int(code))
@@ -201,7 +219,7 @@ async def run_batch(
     writer: Writer,
     counts: Counts,
     progress: Progress,
-    verbose: bool,
+    notes: FailureNotes | None,
     pool: WorkerPool | None = None,
     cluster: str | None = None,
 ) -> None:
@@ -215,6 +233,7 @@ async def run_batch(
             progress.set_total(await asyncio.to_thread(count_urls, sources))
 
     counter = asyncio.create_task(total())
+    finished = False
     try:
         # a pipe may deliver a line at a time (`tail -f log | og-preview batch -`): take each
         # as it comes; files are read 256 lines at a time
@@ -229,9 +248,13 @@ async def run_batch(
             async for record in results:
                 writer.write(record)
                 counts.add(record)
+                progress.show(record)
+                if notes is not None:
+                    notes.add(record)
                 progress.update(counts)
-                if verbose and record.error is not None and not record.ok:
-                    warn(f"{record.url}: {record.error.kind.value}: {record.error.message}")
+        finished = True
     finally:
         counter.cancel()
-        progress.finish(counts)
+        if notes is not None:
+            notes.close()
+        progress.finish(counts, interrupted=not finished)

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import sys
+import threading
 from collections.abc import Iterable, Iterator
 from enum import IntEnum
 from pathlib import Path
+from types import FrameType
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
@@ -25,7 +28,38 @@ class ExitCode(IntEnum):
     OK = 0
     URL_ERRORS = 1
     USAGE = 2
-    INTERRUPTED = 130
+    INTERRUPTED = 130  # Ctrl-C (128 + SIGINT)
+    TERMINATED = 143  # SIGTERM (128 + SIGTERM), from `kill`, `timeout` or a process manager
+
+
+class _Stop:
+    terminated = False
+
+
+@contextlib.contextmanager
+def stopped_by_sigterm() -> Iterator[_Stop]:
+    """SIGTERM stops a run as Ctrl-C does (finished work kept, nothing left `pending`):
+    it goes to SIGINT's handler (asyncio's, which cancels the run, while one runs), even
+    where SIGINT itself is ignored (a background job). `.terminated` then tells the two
+    apart (exit 143, not 130)."""
+    stop = _Stop()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+
+    def on_sigterm(signum: int, frame: FrameType | None) -> None:
+        stop.terminated = True
+        handler = signal.getsignal(signal.SIGINT)
+        if callable(handler):
+            handler(signal.SIGINT, frame)
+        else:
+            raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, on_sigterm)
+    try:
+        yield stop
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def fail(message: str, code: ExitCode = ExitCode.USAGE) -> NoReturn:

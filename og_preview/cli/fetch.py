@@ -9,7 +9,7 @@ import typer
 
 from ..config import DEFAULT_USER_AGENT
 from ..present.output import writer_for
-from ..present.progress import Counts
+from ..present.progress import Counts, NullProgress
 from .common import (
     DbOpt,
     ExitCode,
@@ -20,8 +20,8 @@ from .common import (
     open_cache,
     quiet_broken_pipe,
     resolve_format,
-    warn,
 )
+from .notes import FailureNotes
 from .options import (
     AllowPrivateOpt,
     FormatOpt,
@@ -74,11 +74,13 @@ def fetch(
             cache.close()
     counts = Counts()
     writer = writer_for(fmt, sys.stdout, single=len(records) == 1, jsonld=not no_jsonld)
+    # failures on stderr unless a card on the terminal shows them already
+    notes = None if quiet or fmt == "card" else FailureNotes(NullProgress(), every=True)
     with quiet_broken_pipe():
         for record in records:
             counts.add(record)
             writer.write(record)
-            if verbose and record.error is not None and not record.ok:
-                warn(f"{record.url}: {record.error.kind.value}: {record.error.message}")
+            if notes is not None:
+                notes.add(record)
         writer.close()
     raise typer.Exit(int(exit_code(counts)))

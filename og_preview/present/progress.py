@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -59,6 +60,7 @@ class Progress(Protocol):
     def set_total(self, total: int | None) -> None: ...
     def update(self, counts: Counts) -> None: ...
     def show(self, record: Preview) -> None: ...
+    def note(self, text: str) -> None: ...
     def finish(self, counts: Counts, *, interrupted: bool = False) -> None: ...
 
 
@@ -79,6 +81,10 @@ class NullProgress:
 
     def show(self, record: Preview) -> None:
         pass
+
+    def note(self, text: str) -> None:
+        sys.stderr.write(text + "\n")
+        sys.stderr.flush()
 
     def finish(self, counts: Counts, *, interrupted: bool = False) -> None:
         pass
@@ -154,6 +160,12 @@ class RichProgress:
             from .render import finished_line
 
             self._console.print(finished_line(record, self._console.width))
+
+    def note(self, text: str) -> None:
+        """A message for people, above the live progress."""
+        from rich.text import Text
+
+        self._console.print(Text(text), overflow="fold", soft_wrap=True)
 
     def update(self, counts: Counts) -> None:
         now = time.monotonic()

@@ -44,3 +44,75 @@ def foreground() -> None:
     test run started so would pass that on to the command, which then rightly keeps
     ignoring it."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def run_in_terminal(
+    args: list[str],
+    columns: int = 80,
+    *,
+    stdin: str | None = None,
+    timeout: float = 60,
+    interrupt_after: str | None = None,
+) -> tuple[int, str]:
+    """Run og-preview with stdout and stderr on a pseudo-terminal `columns` wide; return
+    its exit code and everything it showed. `interrupt_after`: send Ctrl-C (SIGINT) once
+    the output holds this text."""
+    import fcntl
+    import pty
+    import select
+    import struct
+    import termios
+    import time
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
+    env = {**os.environ, "COLUMNS": str(columns), "LINES": "24", "TERM": "xterm-256color"}
+    env.pop("NO_COLOR", None)
+    proc = subprocess.Popen(
+        [OG_PREVIEW, *args],
+        stdin=subprocess.PIPE if stdin is not None else slave,
+        stdout=slave,
+        stderr=slave,
+        env=env,
+        preexec_fn=foreground,
+        close_fds=True,
+    )
+    os.close(slave)
+    if stdin is not None and proc.stdin is not None:
+        proc.stdin.write(stdin.encode())
+        proc.stdin.close()
+    chunks: list[bytes] = []
+    deadline = time.monotonic() + timeout
+    interrupted = False
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([master], [], [], 0.1)
+        if ready:
+            try:
+                data = os.read(master, 65536)
+            except OSError:  # the terminal closed: the command ended
+                break
+            if not data:
+                break
+            chunks.append(data)
+        if interrupt_after and not interrupted and interrupt_after.encode() in b"".join(chunks):
+            proc.send_signal(signal.SIGINT)
+            interrupted = True
+        if not ready and proc.poll() is not None:
+            break
+    code = proc.wait(timeout=max(1.0, deadline - time.monotonic()))
+    os.close(master)
+    return code, b"".join(chunks).decode("utf-8", "replace")
+
+
+def screen_text(output: str, columns: int, rows: int = 400) -> list[str]:
+    """What a terminal `columns` wide shows after `output` (a VT100 emulator, pyte): its
+    rows, top first, trailing blanks dropped."""
+    import pyte
+
+    screen = pyte.Screen(columns, rows)
+    stream = pyte.Stream(screen)
+    stream.feed(output.replace("\n", "\r\n"))
+    lines = [line.rstrip() for line in screen.display]
+    while lines and not lines[-1]:
+        lines.pop()
+    return lines
