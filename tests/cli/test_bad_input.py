@@ -124,7 +124,10 @@ def test_hostile_lines_become_records_and_the_batch_goes_on(
     assert all(len(url) <= 8 * 1024 and "\x00" not in url for url in invalid)
     cached = [r for r in records if r["from_cache"]]
     assert sorted(r["title"] for r in cached) == sorted(CACHED.values())
-    assert result.stderr.count("\n") == 1  # the summary
+    # stderr: the first ten failures a line each, how many more, then the summary
+    notes = result.stderr.splitlines()
+    assert len(notes) == 12 and "1 more failed URL" in notes[10], notes
+    assert all(line.startswith("og-preview: ") for line in notes)
     assert_cache_intact(cache)
 
 

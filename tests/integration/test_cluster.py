@@ -31,7 +31,7 @@ from og_preview.run.cluster import (
 from og_preview.run.dask_client import check_versions
 from og_preview.run.pipeline import preview_many
 from og_preview.store.cache import Cache
-from tests.cli.helpers import OG_PREVIEW, json_lines, run
+from tests.cli.helpers import OG_PREVIEW, foreground, json_lines, run
 from tests.site import Handler, Site
 
 distributed = pytest.importorskip("distributed")
@@ -212,6 +212,7 @@ def test_ctrl_c_stops_and_a_rerun_resumes(site: Site, dask_cluster: Any, tmp_pat
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        preexec_fn=foreground,
     ) as process:
         assert process.stdout is not None and process.stderr is not None
         first = process.stdout.readline()
