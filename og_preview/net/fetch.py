@@ -2,6 +2,7 @@
 
 `fetch()` never raises for anything a URL or server does; network-level
 failures come back as `FetchResult.error`, HTTP statuses as `http_status`.
+Given a cached copy's validators it revalidates: a `304` is a success with no body.
 """
 
 from __future__ import annotations
@@ -9,9 +10,8 @@ from __future__ import annotations
 import asyncio
 import weakref
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
-from types import SimpleNamespace
 from typing import Final
 from urllib.parse import urlsplit
 
@@ -24,14 +24,11 @@ from ..config import Settings
 from ..record import ErrorInfo, ErrorKind
 from .content import parse_content_type, wants_body
 from .cookies import ChainCookies
+from .deadline import AttemptDeadline, pool_wait_trace
 from .errors import classify
-from .guard import (
-    ALLOWED_SCHEMES,
-    AddressPolicy,
-    GuardedResolver,
-    lookup_resolver,
-    parse_ipv4_loose,
-)
+from .guard import AddressPolicy, GuardedResolver, lookup_resolver
+from .hops import REDIRECT_STATUSES, canonical, drain, hop_error
+from .hops import read_bounded as read_bounded
 from .hostgate import HostGate
 from .retry import RETRY_STATUSES, parse_retry_after, run_with_retries
 from .tls import CLIENT, ensure_certificates
@@ -40,9 +37,10 @@ ACCEPT: Final = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8"
 ACCEPT_ENCODING: Final = ", ".join(
     ["gzip", "deflate"] + (["br"] if HAS_BROTLI else []) + (["zstd"] if HAS_ZSTD else [])
 )
-REDIRECT_STATUSES: Final = frozenset({301, 302, 303, 307, 308})
-READ_CHUNK: Final = 64 * 1024  # aiohttp inflates at most this much per read: bomb-safe
-REDIRECT_DRAIN: Final = 64 * 1024  # read small redirect bodies so the connection is reused
+NOT_MODIFIED: Final = 304
+VALIDATOR_MAX: Final = 512  # characters of an ETag / Last-Modified kept and sent back
+# (etag, last_modified) of a cached copy; either may be missing
+Validators = tuple[str | None, str | None]
 
 # The policy of each session open_session() made, so fetch() checks hosts the same way.
 _POLICIES: weakref.WeakKeyDictionary[aiohttp.ClientSession, AddressPolicy] = (
@@ -63,6 +61,10 @@ class FetchResult:
     attempts: int  # fetch attempts made (1 + retries used)
     error: ErrorInfo | None  # network-level failure only
     retry_after: float | None  # seconds the server asked to wait (429/503), if any
+    # the last response's validators, for the next revalidation (None: absent or unusable);
+    # a 304 without them leaves the cached copy's validators in force
+    etag: str | None = None
+    last_modified: str | None = None
 
 
 @dataclass(slots=True)
@@ -79,6 +81,8 @@ class _Progress:
     retry_after: float | None = None
     body: bytes = b""
     truncated: bool = False
+    etag: str | None = None
+    last_modified: str | None = None
     cookies: ChainCookies = field(default_factory=ChainCookies)
 
     def result(self, error: ErrorInfo | None = None) -> FetchResult:
@@ -94,6 +98,8 @@ class _Progress:
             attempts=1,
             error=error,
             retry_after=self.retry_after,
+            etag=self.etag,
+            last_modified=self.last_modified,
         )
 
 
@@ -105,32 +111,6 @@ class _Attempt:
     @property
     def retry_after(self) -> float | None:
         return self.result.retry_after
-
-
-async def read_bounded(resp: aiohttp.ClientResponse, limit: int) -> tuple[bytes, bool]:
-    """At most `limit` decoded bytes, and whether there was more.
-
-    aiohttp (>= 3.12) inflates compressed bodies lazily, at most
-    max(READ_CHUNK, read size) per step and only while the buffer is below its
-    low-water mark, so a gzip bomb is never expanded beyond what is read here.
-    """
-    chunks: list[bytes] = []  # joined once at the end: one copy of the body, not three
-    size = 0
-    content = resp.content
-    # An uncompressed body is taken a buffered block at a time, as it arrived (asking for
-    # a size slices and re-slices the blocks); at most one block more than `limit` is held.
-    plain = resp.headers.get("Content-Encoding", "identity").strip().lower() == "identity"
-    while size <= limit:
-        if plain:
-            chunk = await content.readany()
-        else:
-            chunk = await content.read(min(READ_CHUNK, limit + 1 - size))
-        if not chunk:
-            return (chunks[0] if len(chunks) == 1 else b"".join(chunks)), False
-        chunks.append(chunk)
-        size += len(chunk)
-    chunks[-1] = chunks[-1][: len(chunks[-1]) - (size - limit)]  # exactly `limit` bytes
-    return b"".join(chunks), True
 
 
 @asynccontextmanager
@@ -170,7 +150,7 @@ async def open_session(
         cookie_jar=aiohttp.DummyCookieJar(),  # cookies live per attempt: cookies.py
         auto_decompress=True,
         trust_env=False,
-        trace_configs=[_pool_wait_trace()],
+        trace_configs=[pool_wait_trace()],
     )
     _POLICIES[session] = policy
     try:
@@ -181,6 +161,32 @@ async def open_session(
             await lookup.close()
 
 
+def session_policy(session: aiohttp.ClientSession, settings: Settings) -> AddressPolicy:
+    """The address policy `session`'s connector enforces (one open_session() made),
+    else the one `settings` describe: requests check their hosts by the same rules."""
+    return _POLICIES.get(session) or AddressPolicy(allow_private=settings.allow_private)
+
+
+def clean_validator(value: str | None) -> str | None:
+    """An ETag / Last-Modified value fit to keep and send back: one line of at most
+    VALIDATOR_MAX characters, else None (a cut validator would never match again)."""
+    text = (value or "").strip()
+    if not text or len(text) > VALIDATOR_MAX or not text.isprintable():
+        return None
+    return text
+
+
+def conditional_headers(validators: Validators | None) -> dict[str, str]:
+    """`If-None-Match` / `If-Modified-Since` for the validators present and usable."""
+    etag, last_modified = validators or (None, None)
+    headers = {}
+    if (etag := clean_validator(etag)) is not None:
+        headers["If-None-Match"] = etag
+    if (last_modified := clean_validator(last_modified)) is not None:
+        headers["If-Modified-Since"] = last_modified
+    return headers
+
+
 async def fetch(
     url: str,
     session: aiohttp.ClientSession,
@@ -188,6 +194,7 @@ async def fetch(
     *,
     gate: HostGate | None = None,
     final: Callable[[bytes], bool] | None = None,
+    validators: Validators | None = None,
 ) -> FetchResult:
     """Fetch `url`, following redirects and retrying; never raises but CancelledError.
 
@@ -195,8 +202,12 @@ async def fetch(
     each attempt first waits out any pause the host asked for. `final`: says of a
     retryable answer's body that no retry will change it (a bot challenge's "Just a
     moment..." 503 will not pass on a retry); the caller knows such pages, not the network.
+    `validators`: (etag, last_modified) of a cached copy, sent on every hop as
+    `If-None-Match` / `If-Modified-Since`; a `304` answer is a success (http_status 304,
+    no body, not retried), a server ignoring them answers as to any fetch.
     """
-    policy = _POLICIES.get(session) or AddressPolicy(allow_private=settings.allow_private)
+    policy = session_policy(session, settings)
+    conditional = conditional_headers(validators)
     attempts = 0
     try:
         host = urlsplit(url).hostname or ""
@@ -208,7 +219,7 @@ async def fetch(
         if gate is not None:
             await gate.wait(host)
         attempts += 1
-        outcome = await _attempt(url, session, settings, policy, final)
+        outcome = await _attempt(url, session, settings, policy, final, conditional)
         pause = outcome.retry_after
         if gate is not None and pause is not None and pause <= settings.retry_after_max:
             gate.hold(host, pause)
@@ -218,63 +229,21 @@ async def fetch(
     return replace(outcome.result, attempts=attempts)
 
 
-class _Deadline:
-    """One attempt's deadline, paused while the request waits for a pooled connection.
-
-    Waiting behind other pages of the same host (`per_host`) is politeness,
-    not slowness of this URL, so it does not count against `settings.timeout`.
-    """
-
-    def __init__(self, timeout: asyncio.Timeout) -> None:
-        self._timeout = timeout
-        self._left: float | None = None
-
-    def __deepcopy__(self, memo: dict[int, object]) -> _Deadline:
-        return self  # a handle on a running timer; copies (e.g. by request mocks) share it
-
-    def pause(self) -> None:
-        when = self._timeout.when()
-        if when is not None and self._left is None:
-            self._left = when - asyncio.get_running_loop().time()
-            with suppress(RuntimeError):  # already expiring: let it expire
-                self._timeout.reschedule(None)
-
-    def resume(self) -> None:
-        if self._left is not None:
-            left, self._left = self._left, None
-            with suppress(RuntimeError):
-                self._timeout.reschedule(asyncio.get_running_loop().time() + left)
-
-
-async def _on_queued(_: object, ctx: SimpleNamespace, __: object) -> None:
-    if isinstance(deadline := ctx.trace_request_ctx, _Deadline):
-        deadline.pause()
-
-
-async def _on_dequeued(_: object, ctx: SimpleNamespace, __: object) -> None:
-    if isinstance(deadline := ctx.trace_request_ctx, _Deadline):
-        deadline.resume()
-
-
-def _pool_wait_trace() -> aiohttp.TraceConfig:
-    trace = aiohttp.TraceConfig()
-    trace.on_connection_queued_start.append(_on_queued)
-    trace.on_connection_queued_end.append(_on_dequeued)
-    return trace
-
-
 async def _attempt(
     url: str,
     session: aiohttp.ClientSession,
     settings: Settings,
     policy: AddressPolicy,
     final: Callable[[bytes], bool] | None = None,
+    conditional: dict[str, str] | None = None,
 ) -> _Attempt:
     """One try of the whole redirect chain under one deadline."""
     progress = _Progress(url=url, final_url=url)
+    headers = {**settings.extra_headers, **(conditional or {})}
     try:
         async with asyncio.timeout(settings.timeout) as timeout:
-            error = await _follow(progress, session, settings, policy, _Deadline(timeout))
+            deadline = AttemptDeadline(timeout)
+            error = await _follow(progress, session, settings, policy, deadline, headers)
     except Exception as exc:  # every failure of the URL/server becomes a result
         target = progress.target or progress.final_url
         error, retryable = classify(exc, target, progress.http_status, settings)
@@ -300,34 +269,20 @@ def _naming_the_target(error: ErrorInfo, progress: _Progress) -> ErrorInfo:
     )
 
 
-def _hop_error(target: URL, policy: AddressPolicy) -> ErrorInfo | None:
-    if target.scheme not in ALLOWED_SCHEMES:
-        scheme = target.scheme or "a relative"
-        return ErrorInfo(kind=ErrorKind.BLOCKED, message=f"{scheme}: URLs are not fetched")
-    reason = policy.check_host(target.raw_host or "")
-    return ErrorInfo(kind=ErrorKind.BLOCKED, message=reason) if reason else None
-
-
-def _canonical(target: URL) -> URL:
-    """Loose IPv4 spellings (`127.1`, `0x7f.0.0.1`) connect as the dotted quad they mean."""
-    host = target.raw_host or ""
-    ip = parse_ipv4_loose(host.rstrip("."))
-    return target.with_host(str(ip)) if ip is not None and str(ip) != host else target
-
-
 async def _follow(
     progress: _Progress,
     session: aiohttp.ClientSession,
     settings: Settings,
     policy: AddressPolicy,
-    deadline: _Deadline,
+    deadline: AttemptDeadline,
+    base_headers: dict[str, str],
 ) -> ErrorInfo | None:
     """Request, following redirects by hand; fills `progress`; returns a chain error if any."""
     target = URL(progress.url).with_fragment(None)
     seen: set[tuple[URL, str]] = set()
     for hop in range(settings.max_redirects + 1):
         progress.target = str(target) if hop else ""  # ("": the URL itself)
-        if (error := _hop_error(target, policy)) is not None:
+        if (error := hop_error(target, policy)) is not None:
             return error
         cookie = progress.cookies.header(target.host or "")
         if (target, cookie) in seen:
@@ -337,9 +292,9 @@ async def _follow(
         seen.add((target, cookie))
         if target.scheme == "https":
             ensure_certificates()
-        headers = {**settings.extra_headers, **({"Cookie": cookie} if cookie else {})}
+        headers = {**base_headers, **({"Cookie": cookie} if cookie else {})}
         async with session.get(
-            _canonical(target), allow_redirects=False, headers=headers, trace_request_ctx=deadline
+            canonical(target), allow_redirects=False, headers=headers, trace_request_ctx=deadline
         ) as resp:
             if hop:
                 progress.final_url = progress.target  # it answered
@@ -371,24 +326,18 @@ async def _take_response(
         if resp.status in RETRY_STATUSES
         else None
     )
+    progress.etag = clean_validator(resp.headers.get("ETag"))
+    progress.last_modified = clean_validator(resp.headers.get("Last-Modified"))
     progress.cookies.keep(target.host or "", resp.headers.getall("Set-Cookie", ()))
     location = resp.headers.get("Location") if resp.status in REDIRECT_STATUSES else None
     if location is not None:
-        await _drain(resp)
+        await drain(resp)
         return location
+    if resp.status == NOT_MODIFIED:  # the cached copy stands; a 304 has no body
+        return None
     read = wants_body(resp.status, progress.content_type)
     if read:
         progress.body, progress.truncated = await read_bounded(resp, settings.max_bytes)
     if progress.truncated or not read:
         resp.close()  # unread or cut short: the connection cannot be reused
     return None
-
-
-async def _drain(resp: aiohttp.ClientResponse) -> None:
-    """Read a small redirect body so keep-alive works; drop the connection otherwise."""
-    try:
-        _, more = await read_bounded(resp, REDIRECT_DRAIN)
-    except aiohttp.ClientError:
-        more = True
-    if more:
-        resp.close()

@@ -15,7 +15,14 @@ from aiohttp import web
 
 from og_preview.config import Settings
 from og_preview.extract.challenge import looks_like_challenge
-from og_preview.net.fetch import FetchResult, fetch, open_session
+from og_preview.net.fetch import (
+    VALIDATOR_MAX,
+    FetchResult,
+    clean_validator,
+    conditional_headers,
+    fetch,
+    open_session,
+)
 from og_preview.record import ErrorKind
 from tests.site import Site
 
@@ -438,3 +445,110 @@ async def test_a_challenge_page_is_not_retried(site: Site) -> None:
         assert (result.http_status, result.attempts, site.hits["/challenge"]) == (503, 1, 1)
         again = await fetch(url, session, FAST)
     assert (again.attempts, site.hits["/challenge"]) == (FAST.attempts, 1 + FAST.attempts)
+
+
+# -- conditional revalidation -----------------------------------------------------------------
+
+ETAG = '"v1-abc"'
+MODIFIED = "Wed, 21 Oct 2026 07:28:00 GMT"
+
+
+def revalidating(site: Site, path: str) -> str:
+    """A page that answers 304 when a request's validators match its own."""
+
+    async def page(request: web.Request) -> web.StreamResponse:
+        headers = {"ETag": ETAG, "Last-Modified": MODIFIED}
+        if request.headers.get("If-None-Match") == ETAG or (
+            "If-None-Match" not in request.headers
+            and request.headers.get("If-Modified-Since") == MODIFIED
+        ):
+            return web.Response(status=304, headers=headers)
+        return web.Response(text=HTML, content_type="text/html", headers=headers)
+
+    return site.handler(path, page)
+
+
+async def fetch_with(url: str, validators: tuple[str | None, str | None] | None) -> FetchResult:
+    async with open_session(FAST) as session:
+        return await fetch(url, session, FAST, validators=validators)
+
+
+async def test_matching_etag_is_a_304_without_body(site: Site) -> None:
+    result = await fetch_with(revalidating(site, "/cached"), (ETAG, None))
+    assert (result.http_status, result.body, result.error, result.attempts) == (304, b"", None, 1)
+    assert (result.etag, result.last_modified) == (ETAG, MODIFIED)
+    headers = site.requests[-1].headers
+    assert headers["If-None-Match"] == ETAG and "If-Modified-Since" not in headers
+
+
+async def test_matching_last_modified_is_a_304(site: Site) -> None:
+    result = await fetch_with(revalidating(site, "/dated"), (None, MODIFIED))
+    assert (result.http_status, result.body, result.error) == (304, b"", None)
+    headers = site.requests[-1].headers
+    assert headers["If-Modified-Since"] == MODIFIED and "If-None-Match" not in headers
+
+
+async def test_changed_page_is_a_200_with_new_validators(site: Site) -> None:
+    result = await fetch_with(
+        revalidating(site, "/changed"), ('"old"', "Mon, 01 Jan 2024 00:00:00 GMT")
+    )
+    assert (result.http_status, result.body) == (200, HTML.encode())
+    assert (result.etag, result.last_modified) == (ETAG, MODIFIED)
+    headers = site.requests[-1].headers
+    assert headers["If-None-Match"] == '"old"'
+    assert headers["If-Modified-Since"] == "Mon, 01 Jan 2024 00:00:00 GMT"
+
+
+async def test_a_server_ignoring_validators_is_a_normal_fetch(site: Site) -> None:
+    result = await fetch_with(site.page("/plain", HTML), (ETAG, MODIFIED))
+    assert (result.http_status, result.body, result.error) == (200, HTML.encode(), None)
+    assert (result.etag, result.last_modified) == (None, None)
+
+
+async def test_validators_are_captured_without_revalidating(site: Site) -> None:
+    url = site.page("/tagged", HTML, ETag='W/"weak-1"', Last_Modified=MODIFIED)
+    result = await get(url)
+    assert (result.etag, result.last_modified) == ('W/"weak-1"', MODIFIED)
+    headers = site.requests[-1].headers
+    assert "If-None-Match" not in headers and "If-Modified-Since" not in headers
+
+
+async def test_a_304_is_not_retried(site: Site) -> None:
+    url = site.page("/same", b"", status=304, content_type="", ETag=ETAG)
+    settings = FAST.but(retries=3)
+    async with open_session(settings) as session:
+        result = await fetch(url, session, settings, validators=(ETAG, None))
+    assert (result.http_status, result.attempts, result.error, result.body) == (304, 1, None, b"")
+    assert site.hits["/same"] == 1
+
+
+async def test_validators_are_sent_on_every_redirect_hop(site: Site) -> None:
+    target = revalidating(site, "/moved-here")
+    site.redirect("/old", target, status=301)
+    result = await fetch_with(site.url("/old"), (ETAG, MODIFIED))
+    assert (result.http_status, result.final_url, result.error) == (304, target, None)
+    assert [r.headers.get("If-None-Match") for r in site.requests] == [ETAG, ETAG]
+    assert [r.headers.get("If-Modified-Since") for r in site.requests] == [MODIFIED, MODIFIED]
+
+
+async def test_unusable_validators_are_neither_sent_nor_kept(site: Site) -> None:
+    url = site.page("/odd", HTML, ETag='"' + "x" * 2000 + '"')
+    result = await fetch_with(url, ('"a"\r\nX-Injected: 1', "  "))
+    assert (result.http_status, result.error) == (200, None)
+    assert result.etag is None  # too long to send back whole
+    headers = site.requests[-1].headers
+    assert "If-None-Match" not in headers and "If-Modified-Since" not in headers
+    assert "X-Injected" not in headers
+
+
+def test_clean_validator() -> None:
+    assert clean_validator('  "abc"  ') == '"abc"'
+    assert clean_validator("") is None and clean_validator(None) is None
+    assert clean_validator("a\nb") is None and clean_validator("a\x00") is None
+    assert clean_validator("x" * VALIDATOR_MAX) == "x" * VALIDATOR_MAX
+    assert clean_validator("x" * (VALIDATOR_MAX + 1)) is None
+    assert conditional_headers((None, None)) == {} == conditional_headers(None)
+    assert conditional_headers(('"e"', MODIFIED)) == {
+        "If-None-Match": '"e"',
+        "If-Modified-Since": MODIFIED,
+    }
