@@ -74,6 +74,12 @@ class Metadata:
         return {name: getattr(self, name) for name in METADATA_KEYS}
 
 
+def _internal(default: Any) -> Any:
+    """A `Preview` field that is not a record key: the cache and the fetch use it, the
+    JSON object leaves it out, and records compare equal whatever its value."""
+    return field(default=default, compare=False, repr=False, metadata={"internal": True})
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Preview:
     """One JSON object per input URL; unknown values are None, never missing."""
@@ -102,15 +108,35 @@ class Preview:
     attempts: int = 0
     fetched_at: str | None = None
     from_cache: bool = False
+    #: A fetched record: did title, description, image, site_name, type or canonical_url
+    #: change from the cached previous version (None: a first fetch, or from the cache).
+    changed: bool | None = None
+    #: {"kind", "message", "at"} of the latest refetch's failure when the good record was
+    #: kept (see `last_error_of`), else None.
+    last_error: dict[str, Any] | None = None
+    #: `--check-images`' look at `image`: {"status", "http_status", "content_type",
+    #: "bytes", "width", "height"}, else None.
+    image_check: dict[str, Any] | None = None
+    # Internal fields, not record keys (never in `to_dict()` unless asked, ignored by ==):
+    #: the page's validators from its response headers, for a conditional refetch
+    etag: str | None = _internal(None)
+    last_modified: str | None = _internal(None)
+    #: a 304 answered a conditional refetch: the cached record stands
+    revalidated: bool = _internal(False)
 
     @property
     def ok(self) -> bool:
         return self.status is Status.PROCESSED
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, *, internal: bool = False) -> dict[str, Any]:
         """The JSON object, keys in SPEC order. Shallow: nested values are shared, not copied
-        (they are JSON-ready already), so treat the result as read-only or copy it."""
-        data = {name: getattr(self, name) for name in _PREVIEW_FIELDS}
+        (they are JSON-ready already), so treat the result as read-only or copy it.
+
+        `internal=True` adds the internal fields after the record keys (`etag`,
+        `last_modified`, `revalidated`), for a record crossing to another process;
+        `from_dict` reads them back."""
+        names = _ALL_FIELDS if internal else RECORD_KEYS
+        data = {name: getattr(self, name) for name in names}
         data["status"] = self.status.value
         data["error"] = self.error.to_dict() if self.error else None
         return data
@@ -127,14 +153,27 @@ class Preview:
                 values[key] = empty()
         values["from_cache"] = bool(values.get("from_cache"))
         values["attempts"] = int(values.get("attempts") or 0)
+        changed = values.get("changed")
+        values["changed"] = None if changed is None else bool(changed)
+        for key in ("last_error", "image_check"):
+            if not isinstance(values.get(key), dict):
+                values[key] = None
+        values["revalidated"] = bool(values.get("revalidated"))
         return cls(**values)
 
     def with_changes(self, **changes: Any) -> Preview:
         return replace(self, **changes)
 
 
-RECORD_KEYS: tuple[str, ...] = tuple(f.name for f in fields(Preview))
-_PREVIEW_FIELDS = RECORD_KEYS
+#: The record's keys, in SPEC order: every `Preview` field but the internal ones.
+RECORD_KEYS: tuple[str, ...] = tuple(
+    f.name for f in fields(Preview) if not f.metadata.get("internal")
+)
+#: The internal fields (not record keys), in field order.
+INTERNAL_FIELDS: tuple[str, ...] = tuple(
+    f.name for f in fields(Preview) if f.metadata.get("internal")
+)
+_ALL_FIELDS = RECORD_KEYS + INTERNAL_FIELDS
 METADATA_KEYS: tuple[str, ...] = tuple(f.name for f in fields(Metadata))
 
 
@@ -160,6 +199,11 @@ def error_preview(
         attempts=attempts,
         fetched_at=fetched_at,
     )
+
+
+def last_error_of(error: ErrorInfo, at: str) -> dict[str, Any]:
+    """A record's `last_error`: the failure `error` of a refetch at `at` (ISO 8601 UTC)."""
+    return {"kind": str(error.kind), "message": error.message, "at": at}
 
 
 def one_line(text: object, limit: int = 200) -> str:

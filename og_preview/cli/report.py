@@ -104,7 +104,7 @@ def report(
     started = time.perf_counter()
     subtitle = _describe(path, query, limit)
     try:
-        with Cache(path) as cache:
+        with Cache(path, read_only=True) as cache:  # never written: read-only media too
             rows = cache.query(query, jsonld=False)
             if target is None:
                 counts = _write_stdout(rows, title, subtitle)

@@ -152,7 +152,7 @@ def show(
             warn(f"no cache yet at {path}")
             _print(None, query, fmt, stats=stats, jsonld=not no_jsonld, capped=user_limit is None)
             return
-        with Cache(path) as cache:
+        with Cache(path, read_only=True) as cache:  # never written: read-only media too
             _print(cache, query, fmt, stats=stats, jsonld=not no_jsonld, capped=user_limit is None)
     except CacheError as exc:
         fail(str(exc))

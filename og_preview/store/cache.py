@@ -2,8 +2,10 @@
 
 Rules (SPEC "Cache"):
 
-- `lookup` serves a `processed` row younger than `max_age`; error and pending
-  rows are never served, so a failed URL is always tried again.
+- `lookup` serves a `processed` row checked (fetched, or revalidated by a `304`) less
+  than `max_age` ago; error and pending rows are never served, so a failed URL is
+  always tried again. `stale_many` gives the older ones, with their validators, to
+  revalidate.
 - `save_many` writes a batch in one short IMMEDIATE transaction. A failed
   refetch never overwrites a processed row: the good data stays, the failure
   goes to `last_error` / `last_attempt_at`, and the good record is returned.
@@ -15,8 +17,11 @@ comes back from the cache in that shape even if it was saved as `+02:00` or with
 microseconds; `save_many` returns records as stored.
 
 The modules behind it: `connection` (opening, locking, errors), `schema` (the
-table, created and migrated by sqlite-utils), `reads` and `writes`, `rows` (a row
-and its record), `query` (`show`'s filters).
+table, created and migrated by sqlite-utils), `readonly` (opening a cache read-only),
+`reads` and `writes`, `rows` (a row and its record), `query` (`show`'s filters).
+
+A write that fails (the disk is full, an I/O error) rolls its batch back and raises
+CacheError, one line: the records of that batch are not in the cache.
 """
 
 from __future__ import annotations
@@ -58,11 +63,16 @@ def utc_now_iso() -> str:
 
 
 class Cache:
-    """The SQLite cache. Use from one thread; close it (or use `with`)."""
+    """The SQLite cache. Use from one thread; close it (or use `with`).
 
-    def __init__(self, path: Path | str) -> None:
+    `read_only=True` opens an existing cache to read it only (`show`, `report`): it
+    never writes to the file, works on a read-only file, directory or medium, and reads
+    a cache of an older schema as it is (no migration); a write raises CacheError."""
+
+    def __init__(self, path: Path | str, *, read_only: bool = False) -> None:
         self.path = Path(path).expanduser()
-        self._db = connect(self.path)
+        self.read_only = read_only
+        self._db = connect(self.path, read_only=read_only)
         self._conn = self._db.conn
 
     @property
@@ -104,10 +114,21 @@ class Cache:
         self, urls: Sequence[str], *, max_age: timedelta, now: datetime | None = None
     ) -> dict[str, Preview]:
         """`lookup` of many URLs at once: {url: its fresh processed row} for those that have
-        one (a query per 500 URLs rather than one per URL)."""
+        one (a query per 500 URLs rather than one per URL). Fresh: fetched or revalidated
+        (`checked_at`) less than `max_age` ago."""
         cutoff = iso_utc((now or datetime.now(UTC)) - max_age)
         with self._guard():
             return reads.fresh_processed(self._db, urls, cutoff)
+
+    def stale_many(
+        self, urls: Sequence[str], *, max_age: timedelta, now: datetime | None = None
+    ) -> dict[str, Preview]:
+        """{url: its processed row} for those of `urls` whose processed row is `max_age`
+        old or older (last fetched or revalidated then): what `lookup_many` leaves out,
+        with the page's `etag` / `last_modified` set for a conditional refetch."""
+        cutoff = iso_utc((now or datetime.now(UTC)) - max_age)
+        with self._guard():
+            return reads.stale_processed(self._db, urls, cutoff)
 
     def get(self, url: str) -> Preview | None:
         """The stored row for `url`, whatever its status or age."""
@@ -137,9 +158,13 @@ class Cache:
     def save_many(self, previews: Sequence[Preview]) -> list[Preview]:
         """Write a batch in one transaction; return the record to report for each input.
 
-        - processed: the row is replaced, `last_error` cleared;
+        - processed: the row is replaced, `last_error` cleared; the record returned
+          says whether it `changed` from the previous processed row (None: a first);
+        - revalidated (a 304): the stored record stands, `checked_at` (and the
+          validators sent) move on; the stored record is returned, `changed` false;
         - error, over a processed row: the good data stays, the failure goes to
-          `last_error`/`last_attempt_at`, and the cached record is returned;
+          `last_error`/`last_attempt_at`, and the cached record is returned with it
+          as `last_error`;
         - error otherwise: stored as an error row;
         - pending: inserted only where the URL has no row yet;
         - `from_cache` records are not written again.

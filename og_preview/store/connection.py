@@ -1,9 +1,12 @@
 """The cache file's connection: checks before opening, WAL, locking, errors.
 
 - `connect` refuses anything that is not ours to write (a directory, a FIFO, a file
-  that is not SQLite) before SQLite touches it, then opens it as a sqlite-utils
-  `Database` with WAL, `synchronous=NORMAL` and a 30 s busy timeout, and creates or
-  migrates the schema (`schema.setup`).
+  that is not SQLite) before SQLite touches it, and a SQLite database that is not an
+  og-preview cache before anything is written to it (`schema.check`); then opens it as
+  a sqlite-utils `Database` with WAL, `synchronous=NORMAL` and a 30 s busy timeout, and
+  creates or migrates the schema (`schema.setup`).
+- `connect(read_only=True)` opens an existing cache without ever writing to it
+  (`readonly`: `mode=ro`, else `immutable=1`; an old schema seen through a view).
 - `write` is one short IMMEDIATE transaction: the write lock is taken up front, so
   two processes never deadlock upgrading a read lock.
 - A write that still finds the file locked after the busy wait is retried.
@@ -19,7 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from . import schema
+from . import readonly, schema
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
@@ -39,9 +42,12 @@ def explain(exc: sqlite3.Error) -> str:
     """A sqlite3 error as a reason and what to do about it."""
     text = str(exc)
     if "not a database" in text:
-        return "not a SQLite database (choose another --db or delete the file)"
+        return "not a SQLite database, so not an og-preview cache (choose another --db)"
     if "malformed" in text or "corrupt" in text:
-        return "the file is corrupt (delete it to start a new cache, or choose another --db)"
+        return (
+            "the file is corrupt or not an og-preview cache (choose another --db; to start "
+            "a new cache there, move the file aside first)"
+        )
     if "readonly" in text or "read-only" in text:
         return "the file is read-only (fix its permissions or choose another --db)"
     if "unable to open" in text:
@@ -50,6 +56,8 @@ def explain(exc: sqlite3.Error) -> str:
         return "it is locked by another process for too long (try again)"
     if "disk" in text and "full" in text:
         return "the disk is full (free some space or choose another --db)"
+    if "I/O error" in text:
+        return "the disk failed to read or write it (check the disk, or choose another --db)"
     return f"{text} (choose another --db)"
 
 
@@ -89,8 +97,8 @@ def write(conn: sqlite3.Connection) -> Iterator[None]:
         raise
 
 
-def _check_path(path: Path) -> None:
-    """Refuse before SQLite touches anything that is not ours to write."""
+def _check_path(path: Path, *, read_only: bool) -> None:
+    """Refuse before SQLite touches anything that is not ours to write (or to read)."""
     where = f"cannot open cache {path}"
     if path.is_dir():
         raise CacheError(f"{where}: it is a directory (give a file path to --db)")
@@ -106,9 +114,11 @@ def _check_path(path: Path) -> None:
             ) from None
         if head and head != SQLITE_MAGIC:
             raise CacheError(
-                f"{where}: not a SQLite database (choose another --db or delete the file)"
+                f"{where}: not a SQLite database, so not an og-preview cache (choose another --db)"
             )
         return
+    if read_only:
+        raise CacheError(f"{where}: there is no such file (choose another --db)")
     parent = next((p for p in (path.parent, *path.parent.parents) if p.exists()), None)
     if parent is not None and not parent.is_dir():
         raise CacheError(f"{where}: {parent} is not a directory (choose another --db)")
@@ -120,19 +130,27 @@ def _check_path(path: Path) -> None:
         ) from None
 
 
-def connect(path: Path) -> Database:
-    """The cache at `path`, opened, its schema current.
+def connect(path: Path, *, read_only: bool = False) -> Database:
+    """The cache at `path`, opened, its schema current (`read_only`: as it is, never
+    written to; the file must exist).
 
     sqlite-utils is imported here, not with the package (40-70 ms of a process's
     start): commands that never open a cache (`parse`, `--help`) do without it."""
     from sqlite_utils import Database
 
-    _check_path(path)
+    _check_path(path, read_only=read_only)
     conn: sqlite3.Connection | None = None
     try:
-        conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S)
+        if read_only:
+            conn = readonly.open_read_only(path, BUSY_TIMEOUT_S)
+        else:
+            conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S)
         db = Database(conn, execute_plugins=False)
         conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+        schema.check(db)  # reads only: a file that is not ours is refused untouched
+        if read_only:
+            readonly.shadow_old_schema(db)
+            return db
         retry_locked(db.enable_wal)
         conn.execute("PRAGMA synchronous = NORMAL")
         if schema.needs_setup(db):

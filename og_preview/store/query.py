@@ -46,7 +46,7 @@ class Query:
     - `host`: exact, lower-cased host (`www.example.com` does not match `example.com`).
     - `search`: case-insensitive substring of `url` or `title`.
     - `since`: `fetched_at` at or after this time.
-    - `error_kind`: the record's `error.kind`.
+    - `error_kind`: the record's `error.kind` (the flat, indexed `error_kind` column).
     - `order`: FIELD (ascending) or -FIELD / `FIELD desc`; default newest first.
       Ties are broken by url; empty values sort last.
     """
@@ -92,7 +92,7 @@ class Query:
             clauses.append("fetched_at >= ?")
             params.append(iso_utc(self.since))
         if self.error_kind is not None:
-            clauses.append("status = 'error' AND json_extract(error, '$.kind') = ?")
+            clauses.append("status = 'error' AND error_kind = ?")
             params.append(self.error_kind)
         return (" AND ".join(clauses) if clauses else None), params
 

@@ -26,15 +26,29 @@ LOOKUP_CHUNK = 500
 
 
 def fresh_processed(db: Database, urls: Sequence[str], cutoff: str) -> dict[str, Preview]:
-    """{url: its row} for those of `urls` with a processed row fetched after `cutoff`,
+    """{url: its row} for those of `urls` with a processed row checked after `cutoff`,
     a query per LOOKUP_CHUNK URLs."""
+    return _processed(db, urls, f"{_CHECKED} > ?", cutoff)
+
+
+def stale_processed(db: Database, urls: Sequence[str], cutoff: str) -> dict[str, Preview]:
+    """{url: its row} for those of `urls` with a processed row last checked at or before
+    `cutoff` (or never), validators included: what `fresh_processed` leaves out."""
+    return _processed(db, urls, f"NOT ({_CHECKED} > ?)", cutoff)
+
+
+#: When a row was last checked: `checked_at`, else (a row written by hand) `fetched_at`.
+_CHECKED = "coalesce(checked_at, fetched_at, '')"
+
+
+def _processed(db: Database, urls: Sequence[str], age: str, cutoff: str) -> dict[str, Preview]:
     table = db.table(TABLE)
     found: dict[str, Preview] = {}
     for start in range(0, len(urls), LOOKUP_CHUNK):
         part = urls[start : start + LOOKUP_CHUNK]
         marks = ", ".join("?" * len(part))
         rows = table.rows_where(
-            f"url IN ({marks}) AND status = 'processed' AND fetched_at > ?",
+            f"url IN ({marks}) AND status = 'processed' AND {age}",
             [*part, cutoff],
             select=SELECT_COLUMNS,
         )
@@ -88,7 +102,7 @@ def stats(db: Database, q: Query) -> Stats:
         by_status[str(row["status"])] = int(row["n"])
     errors = _and(where, "status = 'error'")
     kinds = db.query(
-        "SELECT coalesce(json_extract(error, '$.kind'), 'unknown') AS kind, count(*) AS n"
+        "SELECT coalesce(error_kind, 'unknown') AS kind, count(*) AS n"
         f" FROM {TABLE}{errors} GROUP BY kind ORDER BY n DESC, kind",
         params,
     )

@@ -297,3 +297,62 @@ def test_report_does_not_import_heavy_modules(filled: Path, tmp_path: Path) -> N
     )
     assert out.stdout.strip() == ""
     assert (tmp_path / "r.html").exists()
+
+
+# --- any cache a user has ---------------------------------------------------------------------
+
+REPORT_SCRIPT = """
+import sys, typer
+from og_preview.cli.report import report
+app = typer.Typer()
+app.command("report")(report)
+app.command("other")(lambda: None)
+app(["report", *sys.argv[1:]])
+"""
+
+
+def test_report_reads_a_cache_in_a_read_only_directory(filled: Path, tmp_path: Path) -> None:
+    from tests.cli.test_show import files_of, run_in_read_only_dir
+
+    home = tmp_path / "sealed"
+    home.mkdir()
+    cache = home / "cache.db"
+    filled.rename(cache)
+    before = files_of(home)
+    out = tmp_path / "out.html"
+    result = run_in_read_only_dir(
+        home, [sys.executable, "-c", REPORT_SCRIPT, "--db", str(cache), "-o", str(out), "-q"]
+    )
+    assert (result.returncode, result.stderr) == (0, "")
+    assert len(cards(out.read_text(encoding="utf-8"))) == 5
+    assert files_of(home) == before
+
+
+def test_report_reads_a_read_only_old_cache_without_migrating_it(
+    db_path: Path, workdir: Path
+) -> None:
+    from tests.unit.test_cache_migration import write_v2
+
+    write_v2(db_path)
+    db_path.chmod(0o444)
+    before = db_path.read_bytes()
+    result = run("--errors", "dns")
+    assert result.exit_code == 0, result.stderr
+    assert cards((workdir / "previews.html").read_text(encoding="utf-8")) == [
+        "https://gone.example/"
+    ]
+    assert db_path.read_bytes() == before
+
+
+def test_another_sqlite_database_is_one_line_never_delete(tmp_path: Path, workdir: Path) -> None:
+    import sqlite3
+
+    db = tmp_path / "app.sqlite"
+    conn = sqlite3.connect(db)
+    conn.execute("CREATE TABLE users (id INTEGER PRIMARY KEY)")
+    conn.commit()
+    conn.close()
+    result = run("--db", str(db))
+    assert_usage_error(result, "not an og-preview cache")
+    assert "delete" not in result.stderr.lower()
+    assert not list(workdir.iterdir())

@@ -5,6 +5,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import shutil
+import sqlite3
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -397,3 +400,151 @@ def test_show_loads_neither_aiohttp_nor_extruct(filled: Path) -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stderr.strip() == "[]"
+
+
+# --- any cache a user has: read-only, old, or not a cache at all -----------------------------
+
+# Run argv with `directory` read-only: chmod 0o555 for a user; for root, whom permissions
+# do not stop, a read-only bind mount of it in a mount namespace of the command's own.
+# The shell checks that the directory really refuses a new file (exit 99 if not).
+READ_ONLY_SH = """
+dir="$1"; shift
+if [ "$(id -u)" = 0 ]; then
+    mount --bind "$dir" "$dir" && mount -o remount,bind,ro "$dir" || exit 98
+fi
+if ( : > "$dir/.probe" ) 2>/dev/null; then rm -f "$dir/.probe"; exit 99; fi
+exec "$@"
+"""
+
+
+def run_in_read_only_dir(directory: Path, argv: list[str]) -> subprocess.CompletedProcess[str]:
+    command = ["sh", "-c", READ_ONLY_SH, "sh", str(directory), *argv]
+    if os.geteuid() == 0:
+        if shutil.which("unshare") is None:
+            pytest.skip("running as root, where permissions do not bite, and no `unshare`")
+        probe = subprocess.run(
+            ["unshare", "--mount", "--propagation", "private", "true"], capture_output=True
+        )
+        if probe.returncode != 0:
+            pytest.skip(
+                "running as root, where permissions do not bite, and no mount namespace "
+                f"for a read-only bind mount: {probe.stderr.decode(errors='replace').strip()}"
+            )
+        command = ["unshare", "--mount", "--propagation", "private", *command]
+        result = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    else:
+        directory.chmod(0o555)
+        try:
+            result = subprocess.run(command, capture_output=True, text=True, timeout=60)
+        finally:
+            directory.chmod(0o755)
+    if result.returncode == 98:
+        pytest.skip(f"running as root and a read-only bind mount failed: {result.stderr}")
+    assert result.returncode != 99, "the directory was not read-only"
+    return result
+
+
+def files_of(directory: Path) -> dict[str, tuple[bytes, int]]:
+    return {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in sorted(directory.iterdir())}
+
+
+@pytest.fixture
+def sealed(filled: Path) -> Path:
+    """`filled`'s cache alone in a directory of its own, closed (no -wal / -shm)."""
+    home = filled.parent / "sealed"
+    home.mkdir()
+    moved = home / "cache.db"
+    shutil.move(filled, moved)
+    for suffix in ("-wal", "-shm"):
+        assert not Path(f"{filled}{suffix}").exists()
+    return moved
+
+
+def test_show_reads_a_cache_in_a_read_only_directory(sealed: Path) -> None:
+    before = files_of(sealed.parent)
+    result = run_in_read_only_dir(
+        sealed.parent, [sys.executable, "-c", SCRIPT, "--db", str(sealed), "--format", "jsonl"]
+    )
+    assert (result.returncode, result.stderr) == (0, "")
+    got = [json.loads(line)["url"] for line in result.stdout.splitlines()]
+    assert len(got) == 5 and "https://down.example/" in got
+    assert files_of(sealed.parent) == before
+
+
+def test_show_stats_and_filters_in_a_read_only_directory(sealed: Path) -> None:
+    result = run_in_read_only_dir(
+        sealed.parent,
+        [sys.executable, "-c", SCRIPT, "--db", str(sealed), "--errors", "dns", "--format", "urls"],
+    )
+    assert (result.returncode, result.stdout, result.stderr) == (0, "https://down.example/\n", "")
+
+
+def test_show_reads_an_old_cache_in_a_read_only_directory(tmp_path: Path) -> None:
+    from tests.unit.test_cache_migration import write_v2
+
+    home = tmp_path / "old"
+    home.mkdir()
+    write_v2(home / "cache.db")
+    before = files_of(home)
+    result = run_in_read_only_dir(
+        home,
+        [sys.executable, "-c", SCRIPT, "--db", str(home / "cache.db"), "--format", "jsonl"],
+    )
+    assert (result.returncode, result.stderr) == (0, "")
+    rows = {row["url"]: row for row in map(json.loads, result.stdout.splitlines())}
+    assert sorted(rows) == [
+        "https://gone.example/",
+        "https://good.example/",
+        "https://odd.example/",
+    ]
+    assert rows["https://good.example/"]["last_error"]["kind"] == "timeout"
+    assert files_of(home) == before
+
+
+def test_show_reads_a_read_only_file_without_writing_it(filled: Path) -> None:
+    filled.chmod(0o444)
+    before = filled.read_bytes(), filled.stat().st_mtime_ns
+    result = run("--format", "jsonl")
+    assert result.exit_code == 0 and len(lines(result)) == 5
+    assert (filled.read_bytes(), filled.stat().st_mtime_ns) == before
+
+
+def test_show_does_not_migrate_an_old_cache(db_path: Path) -> None:
+    from tests.unit.test_cache_migration import write_v2
+
+    write_v2(db_path)
+    before = db_path.read_bytes()
+    result = run("--errors", "dns", "--format", "urls")
+    assert (result.exit_code, result.stdout) == (0, "https://gone.example/\n")
+    assert db_path.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("urls.txt", b"https://a.example/\nhttps://b.example/\n"),
+        ("notes.db", b"not a database\n"),
+    ],
+)
+def test_a_db_that_is_not_a_cache_is_one_line_never_delete(
+    tmp_path: Path, name: str, content: bytes
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    result = run("--db", str(path))
+    assert_usage_error(result, "not an og-preview cache")
+    assert "delete" not in result.stderr.lower()
+    assert path.read_bytes() == content
+
+
+def test_another_sqlite_database_is_one_line_never_delete(tmp_path: Path) -> None:
+    path = tmp_path / "bookmarks.sqlite"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE bookmarks (url TEXT)")
+    conn.commit()
+    conn.close()
+    before = path.read_bytes()
+    result = run("--db", str(path))
+    assert_usage_error(result, "not an og-preview cache")
+    assert "delete" not in result.stderr.lower()
+    assert path.read_bytes() == before

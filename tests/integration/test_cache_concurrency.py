@@ -1,5 +1,6 @@
 """Two real processes writing one cache file at the same time both finish, and the
-file stays consistent (SPEC "Cache": WAL mode and a busy timeout)."""
+file stays consistent (SPEC "Cache": WAL mode and a busy timeout); a third reads it
+read-only (as `show` does) all the while."""
 
 from __future__ import annotations
 
@@ -43,6 +44,23 @@ if pending:
 cache.close()
 """
 
+READER = """
+import sys
+from og_preview.store.cache import Cache, Query
+
+path = sys.argv[1]
+Cache(path).close()  # the writers' schema, before the read-only opens
+print("ready", flush=True)
+sys.stdin.readline()
+seen = []
+for _ in range(40):
+    with Cache(path, read_only=True) as cache:
+        seen.append(cache.count(Query()))
+        cache.stats()
+assert seen == sorted(seen), seen  # rows are only ever added
+print(seen[-1])
+"""
+
 
 @pytest.fixture
 def two_writers(db_path: Path) -> Iterator[list[subprocess.CompletedProcess[str]]]:
@@ -56,6 +74,15 @@ def two_writers(db_path: Path) -> Iterator[list[subprocess.CompletedProcess[str]
         )
         for name in ("one", "two")
     ]
+    procs.append(
+        subprocess.Popen(
+            [sys.executable, "-c", READER, str(db_path)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+    )
     try:
         for proc in procs:
             assert proc.stdout is not None and proc.stdin is not None
@@ -89,7 +116,27 @@ def query(path: Path, sql: str) -> list[tuple[object, ...]]:
 
 
 def test_both_writers_exit_0(two_writers: list[subprocess.CompletedProcess[str]]) -> None:
-    assert [(r.returncode, r.stderr) for r in two_writers] == [(0, ""), (0, "")]
+    assert [(r.returncode, r.stderr) for r in two_writers[:2]] == [(0, ""), (0, "")]
+
+
+def test_a_read_only_reader_meanwhile_reads_without_error(
+    two_writers: list[subprocess.CompletedProcess[str]],
+) -> None:
+    reader = two_writers[2]
+    assert (reader.returncode, reader.stderr) == (0, "")
+
+
+def test_flat_error_columns_agree_with_error(
+    two_writers: list[subprocess.CompletedProcess[str]], db_path: Path
+) -> None:
+    disagree = query(
+        db_path,
+        "SELECT count(*) FROM previews WHERE coalesce(error_kind, '') !="
+        " coalesce(json_extract(error, '$.kind'), '')"
+        " OR coalesce(error_message, '') != coalesce(json_extract(error, '$.message'), '')",
+    )
+    assert disagree == [(0,)]
+    assert query(db_path, "SELECT count(*) FROM previews WHERE error_kind = 'timeout'") != [(0,)]
 
 
 def test_every_row_is_present(

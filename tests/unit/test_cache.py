@@ -83,7 +83,8 @@ def test_open_sets_schema_version(cache: Cache, db_path: Path) -> None:
 
 def test_columns_are_integer_for_counts_and_text_otherwise(cache: Cache, db_path: Path) -> None:
     types = {row[1]: row[2] for row in raw(db_path, "PRAGMA table_info(previews)")}
-    assert types == {c: "INTEGER" if c in ("http_status", "attempts") else "TEXT" for c in types}
+    counts = ("http_status", "attempts", "changed")
+    assert types == {c: "INTEGER" if c in counts else "TEXT" for c in types}
 
 
 def test_url_and_status_are_not_null(cache: Cache, db_path: Path) -> None:
@@ -101,11 +102,23 @@ def test_db_is_a_sqlite_utils_database_on_the_cache(cache: Cache) -> None:
 def test_table_has_record_columns_in_order_then_bookkeeping(cache: Cache, db_path: Path) -> None:
     columns = [row[1] for row in raw(db_path, "PRAGMA table_info(previews)")]
     assert columns == [
-        *(k for k in RECORD_KEYS if k != "from_cache"),
+        *RECORD_KEYS[: RECORD_KEYS.index("fetched_at") + 1],
         "host",
         "last_error",
         "last_attempt_at",
+        "changed",
+        "image_check",
+        "error_kind",
+        "error_message",
+        "etag",
+        "last_modified",
+        "checked_at",
     ]
+
+
+def test_every_record_key_but_from_cache_has_a_column(cache: Cache, db_path: Path) -> None:
+    columns = {row[1] for row in raw(db_path, "PRAGMA table_info(previews)")}
+    assert set(RECORD_KEYS) - columns == {"from_cache"}
 
 
 def test_url_is_the_primary_key(cache: Cache, db_path: Path) -> None:
@@ -113,14 +126,14 @@ def test_url_is_the_primary_key(cache: Cache, db_path: Path) -> None:
     assert pk == ["url"]
 
 
-def test_indexes_on_status_fetched_at_and_host(cache: Cache, db_path: Path) -> None:
+def test_indexes_on_status_fetched_at_host_and_error_kind(cache: Cache, db_path: Path) -> None:
     indexed = {
         raw(db_path, f"PRAGMA index_info({name!r})")[0][2]
         for (name,) in raw(
             db_path, "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
         )
     }
-    assert indexed == {"status", "fetched_at", "host"}
+    assert indexed == {"status", "fetched_at", "host", "error_kind"}
 
 
 def test_reopening_keeps_rows(db_path: Path) -> None:

@@ -215,3 +215,165 @@ def test_a_column_of_the_users_own_is_kept(old_cache: Path) -> None:
     Cache(old_cache).close()
     assert column_names(old_cache) == [*ALL_COLUMNS, "my_note"]
     assert scalar(old_cache, "SELECT my_note FROM previews WHERE status = 'processed'") == "mine"
+
+
+# --- version 2 → 3 ------------------------------------------------------------------------
+#
+# Schema 2 as og-preview wrote it (sqlite-utils' SQL, frozen here on purpose): the record
+# columns, then host, last_error and last_attempt_at; no flat errors, validators,
+# image_check, changed or checked_at.
+
+V2_SCHEMA = """
+CREATE TABLE "previews" (
+   "url" TEXT PRIMARY KEY NOT NULL, "final_url" TEXT, "status" TEXT NOT NULL,
+   "http_status" INTEGER, "content_type" TEXT, "title" TEXT, "description" TEXT,
+   "image" TEXT, "images" TEXT, "site_name" TEXT, "type" TEXT, "canonical_url" TEXT,
+   "locale" TEXT, "lang" TEXT, "author" TEXT, "published" TEXT, "icon" TEXT, "og" TEXT,
+   "twitter" TEXT, "jsonld" TEXT, "error" TEXT, "attempts" INTEGER, "fetched_at" TEXT,
+   "host" TEXT, "last_error" TEXT, "last_attempt_at" TEXT
+);
+CREATE INDEX "idx_previews_status" ON "previews" ("status");
+CREATE INDEX "idx_previews_fetched_at" ON "previews" ("fetched_at");
+CREATE INDEX "idx_previews_host" ON "previews" ("host");
+"""
+V2_FETCHED = FETCHED.strftime("%Y-%m-%dT%H:%M:%SZ")
+V2_ATTEMPT = (FETCHED + timedelta(minutes=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
+TIMEOUT_ERROR = {"kind": "timeout", "message": "timed out after 10s", "http_status": None}
+
+
+def write_v2(path: Path) -> None:
+    conn = sqlite3.connect(path)
+    conn.executescript(V2_SCHEMA)
+    conn.execute("PRAGMA journal_mode = wal")
+    rows = [
+        # a good row whose latest refetch failed: the failure beside the data
+        ("https://good.example/", "processed", "Still good", None, json.dumps(TIMEOUT_ERROR)),
+        ("https://gone.example/", "error", None, json.dumps(DNS_ERROR), json.dumps(DNS_ERROR)),
+        ("https://odd.example/", "error", None, "not json at all", "not json at all"),
+    ]
+    for url, status, title, error, last_error in rows:
+        conn.execute(
+            "INSERT INTO previews (url, final_url, status, http_status, title, images, og,"
+            " twitter, jsonld, error, attempts, fetched_at, host, last_error, last_attempt_at)"
+            " VALUES (?, ?, ?, 200, ?, '[]', '{}', '{}', '[]', ?, 1, ?, ?, ?, ?)",
+            (url, url, status, title, error, V2_FETCHED, url[8:-1], last_error, V2_ATTEMPT),
+        )
+    conn.execute(
+        "INSERT INTO previews (url, status, host)"
+        " VALUES ('https://p.example/', 'pending', 'p.example')"
+    )
+    conn.execute("PRAGMA user_version = 2")
+    conn.commit()
+    conn.close()
+
+
+@pytest.fixture
+def v2_cache(db_path: Path) -> Path:
+    write_v2(db_path)
+    return db_path
+
+
+def table_rootpage(path: Path) -> object:
+    return scalar(path, "SELECT rootpage FROM sqlite_master WHERE name = 'previews'")
+
+
+def test_v2_fixture_really_is_schema_2(v2_cache: Path) -> None:
+    assert column_names(v2_cache)[-3:] == ["host", "last_error", "last_attempt_at"]
+    assert scalar(v2_cache, "PRAGMA user_version") == 2
+
+
+def test_v2_migration_adds_the_new_columns_in_order(v2_cache: Path) -> None:
+    Cache(v2_cache).close()
+    assert column_names(v2_cache) == list(ALL_COLUMNS)
+    assert scalar(v2_cache, "PRAGMA user_version") == SCHEMA_VERSION == 3
+
+
+def test_v2_migration_adds_columns_in_place_without_copying_the_table(v2_cache: Path) -> None:
+    before = table_rootpage(v2_cache)
+    Cache(v2_cache).close()
+    assert table_rootpage(v2_cache) == before
+
+
+def test_v2_migrated_cache_has_the_schema_of_a_new_one(v2_cache: Path, tmp_path: Path) -> None:
+    Cache(v2_cache).close()
+    Cache(tmp_path / "new.db").close()
+    assert schema_of(v2_cache) == schema_of(tmp_path / "new.db")
+
+
+def test_v2_migration_fills_the_flat_error_columns(v2_cache: Path) -> None:
+    Cache(v2_cache).close()
+    conn = sqlite3.connect(v2_cache)
+    try:
+        rows = conn.execute("SELECT url, error_kind, error_message FROM previews ORDER BY url")
+        flat = {url: (kind, message) for url, kind, message in rows}
+    finally:
+        conn.close()
+    assert flat == {
+        "https://gone.example/": ("dns", "no such host"),
+        "https://good.example/": (None, None),
+        "https://odd.example/": (None, None),  # an error that does not parse: no kind
+        "https://p.example/": (None, None),
+    }
+
+
+def test_v2_migration_indexes_error_kind(v2_cache: Path) -> None:
+    Cache(v2_cache).close()
+    assert (
+        scalar(
+            v2_cache, "SELECT count(*) FROM sqlite_master WHERE name = 'idx_previews_error_kind'"
+        )
+        == 1
+    )
+
+
+def test_v2_migration_takes_checked_at_from_fetched_at(v2_cache: Path) -> None:
+    Cache(v2_cache).close()
+    assert (
+        scalar(v2_cache, "SELECT checked_at FROM previews WHERE url = 'https://good.example/'")
+        == V2_FETCHED
+    )
+    assert scalar(v2_cache, "SELECT checked_at FROM previews WHERE status = 'pending'") is None
+
+
+def test_v2_migration_keeps_last_error_and_the_rows(v2_cache: Path) -> None:
+    Cache(v2_cache).close()
+    assert scalar(v2_cache, "SELECT count(*) FROM previews") == 4
+    last = scalar(v2_cache, "SELECT last_error FROM previews WHERE url = 'https://good.example/'")
+    assert isinstance(last, str) and json.loads(last) == TIMEOUT_ERROR
+
+
+def test_v2_migrated_good_row_reads_with_its_last_error(v2_cache: Path) -> None:
+    with Cache(v2_cache) as cache:
+        hit = cache.lookup("https://good.example/", max_age=timedelta(days=1))
+    assert hit is not None and hit.title == "Still good"
+    assert hit.last_error == {"kind": "timeout", "message": "timed out after 10s", "at": V2_ATTEMPT}
+    assert (hit.changed, hit.image_check, hit.etag) == (None, None, None)
+
+
+def test_v2_migrated_cache_is_queried_by_error_kind(v2_cache: Path) -> None:
+    from og_preview.store.cache import Query
+
+    with Cache(v2_cache) as cache:
+        assert [p.url for p in cache.query(Query(error_kind="dns"))] == ["https://gone.example/"]
+        assert cache.stats().by_error_kind == {"dns": 1, "unknown": 1}
+
+
+def test_v2_migrated_rows_equal_the_same_rows_saved_to_a_new_cache(
+    v2_cache: Path, tmp_path: Path
+) -> None:
+    with Cache(v2_cache) as old:
+        migrated = [old.get(url) for url in ("https://good.example/", "https://gone.example/")]
+    with Cache(tmp_path / "new.db") as new:
+        for record in migrated:
+            assert record is not None
+            new.save(record.with_changes(from_cache=False, last_error=None))
+        for record in migrated:
+            assert record is not None
+            again = new.get(record.url)
+            assert again == record.with_changes(last_error=None)
+
+
+def test_v2_migration_twice_is_harmless(v2_cache: Path) -> None:
+    Cache(v2_cache).close()
+    Cache(v2_cache).close()
+    assert scalar(v2_cache, "SELECT count(*) FROM previews") == 4
