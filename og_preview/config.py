@@ -78,6 +78,7 @@ class Settings:
     use_cache: bool = True
     include_jsonld: bool = True
     parse_timeout: float = 10.0  # seconds one page's extraction may take (see deadline.py)
+    check_images: bool = False  # one bounded request for each processed record's image
     concurrency: int = 32
     per_host: int = 8
     # retry policy: exponential backoff with jitter; Retry-After honoured up to the cap

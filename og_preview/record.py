@@ -6,6 +6,9 @@ from dataclasses import dataclass, field, fields, replace
 from enum import StrEnum
 from typing import Any
 
+#: A cached page's validators, `(ETag, Last-Modified)`, for a conditional refetch.
+Validators = tuple[str | None, str | None]
+
 
 class Status(StrEnum):
     PENDING = "pending"

@@ -18,6 +18,8 @@ from ..present.output import Writer, writer_for
 from ..present.progress import Counts, NullProgress, Progress, RichProgress
 from ..urls import InputError
 from .common import (
+    ChangedOnlyOpt,
+    CheckImagesOpt,
     DbOpt,
     ExitCode,
     QuietOpt,
@@ -48,8 +50,25 @@ from .options import (
 )
 
 if TYPE_CHECKING:
+    from ..record import Preview
     from ..run.pool import WorkerPool
     from ..store.cache import Cache
+
+
+class NewsOnly:
+    """`--changed-only`: a writer that passes on new previews and changed ones only."""
+
+    def __init__(self, writer: Writer) -> None:
+        self.writer = writer
+
+    def write(self, preview: Preview) -> None:
+        from ..run.watch import is_news
+
+        if is_news(preview):
+            self.writer.write(preview)
+
+    def close(self) -> None:
+        self.writer.close()
 
 
 def stdin_is_file() -> bool:
@@ -104,12 +123,18 @@ def batch(
     max_age: MaxAgeOpt = "7d",
     no_cache: NoCacheOpt = False,
     no_jsonld: NoJsonldOpt = False,
+    check_images: CheckImagesOpt = False,
+    changed_only: ChangedOnlyOpt = False,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
 ) -> None:
     """Preview every URL in FILES (or stdin), streaming records as they finish."""
     settings = settings_from(
-        locals(), concurrency=concurrency, per_host=per_host, parse_workers=workers
+        locals(),
+        concurrency=concurrency,
+        per_host=per_host,
+        parse_workers=workers,
+        check_images=check_images,
     )
     sources = list(files or [])
     if not sources:
@@ -161,6 +186,8 @@ def batch(
     notes = None if quiet or lines else FailureNotes(progress, every=verbose)
     counts = Counts()
     writer = writer_for(fmt, sys.stdout, jsonld=not no_jsonld)
+    if changed_only:
+        writer = NewsOnly(writer)
     code = ExitCode.OK
     import asyncio
 

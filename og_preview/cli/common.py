@@ -133,4 +133,18 @@ DbOpt = Annotated[
     ),
 ]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print no warnings or summary.")]
+CheckImagesOpt = Annotated[
+    bool,
+    typer.Option(
+        "--check-images",
+        help="Request each preview's image (its first 64 KiB): status, size, width, height.",
+    ),
+]
+ChangedOnlyOpt = Annotated[
+    bool,
+    typer.Option(
+        "--changed-only",
+        help="Print only new previews and those that changed since the cached copy.",
+    ),
+]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Say more on stderr.")]

@@ -11,6 +11,7 @@ from ..config import DEFAULT_USER_AGENT
 from ..present.output import writer_for
 from ..present.progress import Counts, NullProgress
 from .common import (
+    CheckImagesOpt,
     DbOpt,
     ExitCode,
     QuietOpt,
@@ -52,11 +53,12 @@ def fetch(
     max_age: MaxAgeOpt = "7d",
     no_cache: NoCacheOpt = False,
     no_jsonld: NoJsonldOpt = False,
+    check_images: CheckImagesOpt = False,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
 ) -> None:
     """Preview URLs now and print the results (a card each on a terminal, JSON when piped)."""
-    settings = settings_from(locals(), parse_workers=0)
+    settings = settings_from(locals(), parse_workers=0, check_images=check_images)
     fmt = resolve_format(
         fmt, terminal_default="card", allowed=("json", "jsonl", "csv", "table", "card")
     )

@@ -32,6 +32,16 @@ class FailureNotes:
         self.failed = 0
 
     def add(self, record: Preview) -> None:
+        failure = record.last_error
+        if failure is not None and record.ok:  # a refetch failed; the good record was kept
+            self.failed += 1
+            if self.every or self.failed <= self.cap:
+                kept = f" from {record.fetched_at}" if record.fetched_at else ""
+                self.progress.note(
+                    f"og-preview: {record.url}: refresh failed ({failure.get('kind')}: "
+                    f"{failure.get('message')}); kept the cached preview{kept}"
+                )
+            return
         if record.error is None or record.ok:
             return
         self.failed += 1

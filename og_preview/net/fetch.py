@@ -21,7 +21,7 @@ from aiohttp.compression_utils import HAS_BROTLI, HAS_ZSTD
 from yarl import URL
 
 from ..config import Settings
-from ..record import ErrorInfo, ErrorKind
+from ..record import ErrorInfo, ErrorKind, Validators
 from .content import parse_content_type, wants_body
 from .cookies import ChainCookies
 from .deadline import AttemptDeadline, pool_wait_trace
@@ -39,8 +39,6 @@ ACCEPT_ENCODING: Final = ", ".join(
 )
 NOT_MODIFIED: Final = 304
 VALIDATOR_MAX: Final = 512  # characters of an ETag / Last-Modified kept and sent back
-# (etag, last_modified) of a cached copy; either may be missing
-Validators = tuple[str | None, str | None]
 
 # The policy of each session open_session() made, so fetch() checks hosts the same way.
 _POLICIES: weakref.WeakKeyDictionary[aiohttp.ClientSession, AddressPolicy] = (

@@ -17,12 +17,16 @@ class Counts:
     """What a run did, by outcome: the summary and the exit code come from here."""
 
     processed: int = 0
-    cached: int = 0
+    cached: int = 0  # (revalidated ones included)
     errors: int = 0
+    revalidated: int = 0  # refetched conditionally: a 304, the cached record stands
+    changed: int = 0  # refetched, and the preview is not what the cache had
     by_kind: Counter[str] = field(default_factory=Counter)
     started: float = field(default_factory=time.monotonic)
 
     def add(self, record: Preview) -> None:
+        self.revalidated += record.revalidated
+        self.changed += record.changed is True
         if record.error is not None and not record.ok:
             self.errors += 1
             self.by_kind[record.error.kind.value] += 1
@@ -49,6 +53,8 @@ class Counts:
         if self.by_kind:
             kinds = ", ".join(f"{k}: {n}" for k, n in self.by_kind.most_common())
             text += f" ({kinds})"
+        if self.revalidated or self.changed:
+            text += f"; {self.revalidated} revalidated (304), {self.changed} changed"
         return text
 
 
@@ -178,6 +184,8 @@ class RichProgress:
             f"[green]{counts.processed} processed[/] [cyan]{counts.cached} cached[/] "
             f"[red]{counts.errors} errors[/]"
         )
+        if counts.revalidated:
+            outcomes += f" [cyan]{counts.revalidated} revalidated[/]"
         task = self._bar.tasks[0]
         total = task.total
         if total is not None and counts.total > total:

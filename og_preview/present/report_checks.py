@@ -14,6 +14,15 @@ from ..record import Preview
 REQUIRED_OG = ("og:title", "og:type", "og:image", "og:url")
 TITLE_MAX = 70
 DESCRIPTION_MAX = 200
+#: What Facebook, LinkedIn and Slack need of a card's image (`--check-images` measures it).
+IMAGE_MIN = (200, 200)
+IMAGE_LARGE_CARD = (1200, 630)
+_IMAGE_PROBLEMS = {
+    "broken": "image broken",
+    "blocked": "image blocked",
+    "not_image": "image URL is not an image",
+    "timeout": "image timed out",
+}
 
 
 def is_page(preview: Preview) -> bool:
@@ -67,6 +76,7 @@ def share_issues(preview: Preview) -> list[tuple[str, str]]:
         issues.append(("warn", "image not https"))
     elif scheme not in ("https", ""):
         issues.append(("miss", "image URL not http(s)"))
+    issues += image_issues(preview.image_check)
     title = _first(og, "og:title") or preview.title or ""
     if len(title) > TITLE_MAX:
         issues.append(("warn", f"title {len(title)} chars (over {TITLE_MAX})"))
@@ -74,3 +84,26 @@ def share_issues(preview: Preview) -> list[tuple[str, str]]:
     if len(description) > DESCRIPTION_MAX:
         issues.append(("warn", f"description {len(description)} chars (over {DESCRIPTION_MAX})"))
     return issues
+
+
+def image_issues(check: Any) -> list[tuple[str, str]]:
+    """Badges from `--check-images`' look at the image (none when it was not checked)."""
+    if not isinstance(check, dict):
+        return []
+    problem = _IMAGE_PROBLEMS.get(str(check.get("status")))
+    if problem is not None:
+        status = check.get("http_status")
+        return [("miss", f"{problem} (HTTP {status})" if status and status >= 400 else problem)]
+    width, height = check.get("width"), check.get("height")
+    if not (isinstance(width, int) and isinstance(height, int)):
+        return []
+    if width < IMAGE_MIN[0] or height < IMAGE_MIN[1]:
+        return [("warn", f"image {_size(width, height)}, smaller than {_size(*IMAGE_MIN)}")]
+    if width < IMAGE_LARGE_CARD[0] or height < IMAGE_LARGE_CARD[1]:
+        large = _size(*IMAGE_LARGE_CARD)
+        return [("warn", f"image {_size(width, height)}: {large} recommended for a large card")]
+    return []
+
+
+def _size(width: int, height: int) -> str:
+    return f"{width}\N{MULTIPLICATION SIGN}{height}"

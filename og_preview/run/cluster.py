@@ -34,17 +34,17 @@ from typing import TYPE_CHECKING, Any
 
 from .. import __version__
 from ..config import Settings
-from ..record import Preview, describe, internal_error, one_line
+from ..record import Preview, Validators, describe, internal_error, one_line
 from ..store.schema import host_of
 from .dask_client import ClusterError, Target, connect, import_distributed, parse_address
-from .pipeline import (
+from .records import interrupted_record, invalid_record
+from .scheduler import (
     SAVE_EVERY,
     SAVE_RECORDS,
-    _input_chunks,
     cached_many,
-    interrupted_record,
-    invalid_record,
+    input_chunks,
     save,
+    validators_many,
 )
 from .shard import VersionMismatch, installed_version, preview_shard
 
@@ -202,7 +202,8 @@ async def run_on_cluster(
         held_since = 0.0
         failed_in_a_row = 0
         abandoned: list[str] = []  # URLs of a task that failed as the run stopped
-        chunks = _input_chunks(lines, read_chunk)
+        validators: dict[str, Validators] = {}  # of the stale rows to refetch
+        chunks = input_chunks(lines, read_chunk)
         reading: asyncio.Future[list[InputURL] | None] | None
         reading = asyncio.ensure_future(anext(chunks, None))
         completing: asyncio.Future[Any] | None = None
@@ -226,6 +227,7 @@ async def run_on_cluster(
                     to_fetch.append(item.url)
             hold(found)
             if cache is not None and to_fetch:
+                validators.update(validators_many(to_fetch, cache, settings))
                 cache.mark_pending(to_fetch)
             now = loop.time()
             for url in to_fetch:
@@ -240,6 +242,7 @@ async def run_on_cluster(
                         preview_shard,
                         taken[1],
                         plan.task,
+                        validators={u: v for u in taken[1] if (v := validators.pop(u, None))},
                         expect_version=__version__,
                         retries=TASK_RETRIES,
                         pure=False,

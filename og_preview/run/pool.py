@@ -38,7 +38,7 @@ from multiprocessing.context import ForkServerContext, SpawnContext
 from multiprocessing.process import BaseProcess
 
 from ..config import Settings
-from ..record import Preview, internal_error
+from ..record import Preview, Validators, internal_error
 from .worker import HEARTBEAT, from_wire, worker_main
 
 __all__ = [
@@ -118,6 +118,7 @@ def warm_up() -> None:
 @dataclass(slots=True)
 class _Job:
     url: str
+    validators: Validators | None
     future: asyncio.Future[Preview]
     tries: int = 0
 
@@ -126,10 +127,10 @@ class _Job:
 class _Worker:
     index: int
     process: BaseProcess
-    jobs: Connection  # we write (lists of (id, url), or None to finish)
+    jobs: Connection  # we write (lists of (id, url, validators), or None to finish)
     results: Connection  # we read (lists of (id, record))
     waiting: dict[int, _Job] = field(default_factory=dict)
-    outgoing: list[tuple[int, str]] = field(default_factory=list)
+    outgoing: list[tuple[int, str, Validators | None]] = field(default_factory=list)
     heard: float = 0.0  # the loop's time of the last message
     alive: bool = True
 
@@ -212,10 +213,10 @@ class WorkerPool:
 
     # -- running
 
-    async def run(self, url: str) -> Preview:
+    async def run(self, url: str, validators: Validators | None = None) -> Preview:
         await self.start()
         loop = asyncio.get_running_loop()
-        job = _Job(url, loop.create_future())
+        job = _Job(url, validators, loop.create_future())
         self._send(job)
         return await job.future
 
@@ -232,7 +233,7 @@ class WorkerPool:
         worker.waiting[job_id] = job
         if not worker.outgoing:
             asyncio.get_running_loop().call_soon(self._flush, worker)
-        worker.outgoing.append((job_id, job.url))  # sent with the others of this turn
+        worker.outgoing.append((job_id, job.url, job.validators))  # sent with the others
 
     def _flush(self, worker: _Worker) -> None:
         items, worker.outgoing = worker.outgoing, []

@@ -16,16 +16,19 @@ from ..extract.challenge import looks_like_challenge
 from ..extract.deadline import ParseTimeout, time_limit
 from ..net.content import is_html
 from ..net.hostgate import HostGate
-from ..record import Preview
-from .records import build_record, now_iso, timed_out_record
+from ..record import Preview, Validators
+from .records import build_record, now_iso, revalidated_record, timed_out_record
 
 if TYPE_CHECKING:
     from aiohttp import ClientSession
 
     from ..extract.metadata import Extraction
     from ..net.fetch import FetchResult
+    from ..net.images import ImageChecks
 
 __all__ = ["Previewer"]
+
+NOT_MODIFIED = 304
 
 
 @functools.cache
@@ -44,13 +47,41 @@ class Previewer:
         self.settings = settings
         self.session = session
         self.gate = HostGate()
+        self._images: ImageChecks | None = None  # (with --check-images, made on first use)
 
-    async def run(self, url: str) -> Preview:
+    async def run(self, url: str, validators: Validators | None = None) -> Preview:
+        """`url`'s record; `validators`: the cached copy's (a conditional refetch)."""
+        record = await self._preview(url, validators)
+        if self.settings.check_images and record.ok and record.image and not record.revalidated:
+            record = record.with_changes(image_check=await self._check_image(record.image))
+        return record
+
+    async def _check_image(self, url: str) -> dict[str, object]:
+        if self._images is None:
+            from ..net.images import ImageChecks
+
+            self._images = ImageChecks(self.session, self.settings, gate=self.gate)
+        check = await self._images.check(url)
+        return check.to_dict()
+
+    async def aclose(self) -> None:
+        """Stop the image checks still running (before the session closes)."""
+        if self._images is not None:
+            await self._images.aclose()
+
+    async def _preview(self, url: str, validators: Validators | None) -> Preview:
         fetch, extract_bytes = _fetch_and_extract()
         fetched = await fetch(
-            url, self.session, self.settings, gate=self.gate, final=looks_like_challenge
+            url,
+            self.session,
+            self.settings,
+            gate=self.gate,
+            final=looks_like_challenge,
+            validators=validators,
         )
         fetched_at = now_iso()
+        if fetched.error is None and fetched.http_status == NOT_MODIFIED:
+            return revalidated_record(fetched, fetched_at, validators is not None)
         extraction = None
         status = fetched.http_status or 0
         # parse HTML answers, and error pages too (a 403/503 may be a bot challenge)

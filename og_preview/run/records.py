@@ -25,6 +25,7 @@ __all__ = [
     "media_record",
     "now_iso",
     "parse_timeout_message",
+    "revalidated_record",
     "saved_page_record",
     "timed_out_record",
 ]
@@ -96,8 +97,37 @@ def build_record(fetched: FetchResult, extraction: Extraction | None, fetched_at
         http_status=status,
         error=None,
         from_cache=False,
+        etag=fetched.etag,
+        last_modified=fetched.last_modified,
         **common,  # type: ignore[arg-type]
         **meta.as_fields(),
+    )
+
+
+def revalidated_record(fetched: FetchResult, fetched_at: str, sent: bool) -> Preview:
+    """A `304 Not Modified`: the cached record stands (the cache returns it, `changed:
+    false`, with the time it was checked). A 304 to a request that sent no validators
+    has no cached copy to stand for: an `http` error."""
+    if not sent:
+        return error_preview(
+            fetched.url,
+            ErrorKind.HTTP,
+            "HTTP 304 (Not Modified) to a request for the whole page",
+            http_status=fetched.http_status,
+            final_url=fetched.final_url,
+            attempts=fetched.attempts,
+            fetched_at=fetched_at,
+        )
+    return Preview(
+        url=fetched.url,
+        final_url=fetched.final_url,
+        status=Status.PROCESSED,
+        http_status=fetched.http_status,
+        attempts=fetched.attempts,
+        fetched_at=fetched_at,
+        etag=fetched.etag,
+        last_modified=fetched.last_modified,
+        revalidated=True,
     )
 
 
@@ -122,6 +152,8 @@ def media_record(fetched: FetchResult, fetched_at: str) -> Preview:
         og=og,
         attempts=fetched.attempts,
         fetched_at=fetched_at,
+        etag=fetched.etag,
+        last_modified=fetched.last_modified,
     )
 
 

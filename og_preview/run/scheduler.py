@@ -23,10 +23,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Iterator
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from ..config import Settings
-from ..record import ErrorKind, Preview, internal_error
+from ..record import ErrorKind, Preview, Validators, internal_error
 from ..urls import InputURL, iter_inputs
 from .records import interrupted_record, invalid_record
 
@@ -41,9 +42,11 @@ __all__ = [
     "cached_many",
     "input_chunks",
     "save",
+    "validators_many",
 ]
 
-Run = Callable[[str], Awaitable[Preview]]  # url → its record (`Previewer.run`, `WorkerPool.run`)
+# url, its cached copy's validators → its record (`Previewer.run`, `WorkerPool.run`)
+Run = Callable[[str, Validators | None], Awaitable[Preview]]
 
 # Finished records are saved (one transaction) and yielded in groups: at most this many,
 # held at most this long. A commit per record cost more than the rest of the main process.
@@ -72,6 +75,22 @@ def cached_many(urls: list[str], cache: Cache | None, settings: Settings) -> dic
     if cache is None or settings.refresh or not urls:
         return {}
     return cache.lookup_many(urls, max_age=settings.max_age)
+
+
+def validators_many(
+    urls: list[str], cache: Cache | None, settings: Settings
+) -> dict[str, Validators]:
+    """The validators of the stale processed cache rows of `urls` (all of their processed
+    rows with `--refresh`): their refetch is conditional, and a `304` keeps the record."""
+    if cache is None or not urls:
+        return {}
+    max_age = timedelta(0) if settings.refresh else settings.max_age
+    stale = cache.stale_many(urls, max_age=max_age)
+    return {
+        url: (row.etag, row.last_modified)
+        for url, row in stale.items()
+        if row.etag is not None or row.last_modified is not None
+    }
 
 
 def _storable(record: Preview) -> bool:
@@ -110,6 +129,7 @@ class Scheduler:
         self._done: asyncio.Queue[Preview | _Ended] = asyncio.Queue()
         self._room = asyncio.Semaphore(SAVE_RECORDS)
         self._waiting: set[str] = set()  # marked pending in the cache, not finished yet
+        self._validators: dict[str, Validators] = {}  # of the stale rows being refetched
         self._held: list[Preview] = []  # taken off the queue, not saved yet
         self._due = 0.0  # (loop time) when the held records are to be saved and yielded
         self._feeder: asyncio.Task[None] | None = None
@@ -133,7 +153,8 @@ class Scheduler:
                 async for chunk in chunks:
                     for url in await self._admit(chunk):
                         await self._slots.acquire()  # back-pressure: a URL that ends frees one
-                        previews.create_task(self._preview(url))
+                        validators = self._validators.pop(url, None)
+                        previews.create_task(self._preview(url, validators))
         except ExceptionGroup as failed:  # the input or the cache (a URL's task never raises)
             raise failed.exceptions[0] from None
 
@@ -150,16 +171,17 @@ class Scheduler:
             else:
                 to_fetch.append(item.url)
         if self._cache is not None and to_fetch:
+            self._validators.update(validators_many(to_fetch, self._cache, self._settings))
             self._cache.mark_pending(to_fetch)
             self._waiting.update(to_fetch)
         return to_fetch
 
-    async def _preview(self, url: str) -> None:
+    async def _preview(self, url: str, validators: Validators | None) -> None:
         """One URL's task. It must not raise: an exception in one task of a `TaskGroup`
         cancels all the others, so a bug becomes this URL's `internal` record."""
         try:
             try:
-                record = await self._run(url)
+                record = await self._run(url, validators)
             except asyncio.CancelledError as exc:
                 if _being_cancelled():  # (the batch is stopping)
                     raise

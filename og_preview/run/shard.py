@@ -13,7 +13,7 @@ from typing import Any
 
 from .. import __version__
 from ..config import Settings
-from ..record import internal_error
+from ..record import Validators, internal_error
 from .previewer import Previewer
 
 __all__ = ["VersionMismatch", "installed_version", "preview_shard", "version_problem"]
@@ -36,18 +36,26 @@ def version_problem(client: str, worker: str, where: str) -> str:
 
 
 def preview_shard(
-    urls: list[str], settings: Settings, *, expect_version: str | None = None
+    urls: list[str],
+    settings: Settings,
+    *,
+    validators: dict[str, Validators] | None = None,
+    expect_version: str | None = None,
 ) -> list[dict[str, Any]]:
     """Preview `urls` (one session, `settings.concurrency` at a time); their records as
     JSON objects, in order. Runs on a Dask worker. Never raises for a URL: a failure of
-    og-preview itself is that URL's `internal` record. `expect_version`: the client's
-    og-preview version; another one here raises `VersionMismatch` before any fetch."""
+    og-preview itself is that URL's `internal` record. `validators`: those of the URLs
+    whose cached copy is stale (their refetch is conditional). `expect_version`: the
+    client's og-preview version; another one here raises `VersionMismatch` before any
+    fetch."""
     if expect_version is not None and expect_version != __version__:
         raise VersionMismatch(version_problem(expect_version, __version__, "a Dask worker"))
-    return asyncio.run(_shard(urls, settings))
+    return asyncio.run(_shard(urls, settings, validators or {}))
 
 
-async def _shard(urls: list[str], settings: Settings) -> list[dict[str, Any]]:
+async def _shard(
+    urls: list[str], settings: Settings, validators: dict[str, Validators]
+) -> list[dict[str, Any]]:
     from ..net.fetch import open_session
 
     slots = asyncio.Semaphore(settings.concurrency)
@@ -57,9 +65,12 @@ async def _shard(urls: list[str], settings: Settings) -> list[dict[str, Any]]:
         async def one(url: str) -> dict[str, Any]:
             async with slots:
                 try:
-                    record = await previewer.run(url)
+                    record = await previewer.run(url, validators.get(url))
                 except Exception as exc:  # a bug must cost one URL, not the shard
                     record = internal_error(url, exc)
-            return record.to_dict()
+            return record.to_dict(internal=True)
 
-        return list(await asyncio.gather(*(one(url) for url in urls)))
+        try:
+            return list(await asyncio.gather(*(one(url) for url in urls)))
+        finally:
+            await previewer.aclose()

@@ -22,13 +22,15 @@ from multiprocessing.connection import Connection
 import orjson
 
 from ..config import Settings
-from ..record import ErrorInfo, Preview, Status, internal_error
+from ..record import ErrorInfo, Preview, Status, Validators, internal_error
 
 __all__ = ["HEARTBEAT", "Job", "from_wire", "to_wire", "worker_main"]
 
 # What a worker is sent: a list of (id, url), or None to finish. What it sends back: a
-# list of (id, record as `to_wire` bytes); an empty list is a heartbeat.
-Job = list[tuple[int, str]] | None
+# What a worker is sent: a list of (id, URL, the cached copy's validators or None), or
+# None to finish. It answers with lists of (id, record as `to_wire` bytes); an empty list
+# is a heartbeat.
+Job = list[tuple[int, str, Validators | None]] | None
 HEARTBEAT = 1.0  # seconds between a worker's heartbeats
 
 _STATUSES = {status.value: status for status in Status}
@@ -39,7 +41,7 @@ def to_wire(record: Preview) -> bytes:
     several times cheaper than a pickle of the dataclass and its nested values; a pickle
     when orjson refuses something in it (a lone surrogate, an integer beyond 64 bits)."""
     try:
-        return orjson.dumps(record.to_dict())
+        return orjson.dumps(record.to_dict(internal=True))
     except (TypeError, ValueError):
         return pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL)
 
@@ -114,9 +116,11 @@ async def _serve(jobs: Connection, results: Connection, settings: Settings) -> N
             await asyncio.sleep(HEARTBEAT)
             outbox.flush()
 
-    async def one(previewer: Previewer, job_id: int, url: str) -> None:
+    async def one(
+        previewer: Previewer, job_id: int, url: str, validators: Validators | None
+    ) -> None:
         try:
-            record = await previewer.run(url)
+            record = await previewer.run(url, validators)
         except Exception as exc:  # a bug must cost one URL, not the worker
             record = internal_error(url, exc)
         outbox.put((job_id, to_wire(record)))
@@ -128,13 +132,14 @@ async def _serve(jobs: Connection, results: Connection, settings: Settings) -> N
         async with open_session(settings) as session:
             previewer = Previewer(settings, session)
             while (job := await inbox.get()) is not None:
-                for job_id, url in job:
-                    task = asyncio.create_task(one(previewer, job_id, url))
+                for job_id, url, validators in job:
+                    task = asyncio.create_task(one(previewer, job_id, url, validators))
                     tasks.add(task)
                     task.add_done_callback(tasks.discard)
             for task in [heart, *tasks]:
                 task.cancel()
             await asyncio.gather(heart, *tasks, return_exceptions=True)
+            await previewer.aclose()
     finally:
         with contextlib.suppress(Exception):
             loop.remove_reader(jobs.fileno())

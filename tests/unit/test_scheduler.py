@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, cast
 import pytest
 
 from og_preview.config import Settings
-from og_preview.record import ErrorKind, Preview, Status
+from og_preview.record import ErrorKind, Preview, Status, Validators
 from og_preview.run.pipeline import SAVE_RECORDS, preview_many
 from og_preview.store.cache import Cache, Query
 
@@ -45,7 +45,7 @@ class FakePool:
         self.started = self.in_flight = self.most_in_flight = 0
         self.closed = False
 
-    async def run(self, address: str) -> Preview:
+    async def run(self, address: str, validators: Validators | None = None) -> Preview:
         self.started += 1
         self.in_flight += 1
         self.most_in_flight = max(self.most_in_flight, self.in_flight)
@@ -92,7 +92,7 @@ def rows(cache: Cache, status: str) -> dict[str, Preview]:
 
 
 async def test_a_bug_in_one_url_is_its_internal_record_and_the_rest_finish() -> None:
-    async def run(address: str) -> Preview:
+    async def run(address: str, validators: Validators | None = None) -> Preview:
         await asyncio.sleep(0.01)
         if address.endswith("/bug"):
             raise RuntimeError("boom")
@@ -109,7 +109,7 @@ async def test_a_bug_in_one_url_is_its_internal_record_and_the_rest_finish() -> 
 
 
 async def test_a_callees_own_cancellation_is_an_internal_record_not_a_hang() -> None:
-    async def run(address: str) -> Preview:
+    async def run(address: str, validators: Validators | None = None) -> Preview:
         if address.endswith("/odd"):
             raise asyncio.CancelledError  # nobody cancelled this task
         return processed(address)
@@ -121,7 +121,7 @@ async def test_a_callees_own_cancellation_is_an_internal_record_not_a_hang() -> 
 
 
 async def test_at_most_twice_concurrency_urls_are_handed_out() -> None:
-    async def run(address: str) -> Preview:
+    async def run(address: str, validators: Validators | None = None) -> Preview:
         await asyncio.sleep(0.005)
         return processed(address)
 
@@ -167,7 +167,7 @@ async def test_a_consumer_that_stops_taking_records_holds_the_batch_up() -> None
 def slow_batch() -> tuple[list[str], list[str], FakePool]:
     """Two URLs that finish at once, ten that never do (eight in flight, two waiting)."""
 
-    async def run(address: str) -> Preview:
+    async def run(address: str, validators: Validators | None = None) -> Preview:
         if "/slow" in address:
             await asyncio.Event().wait()
         return processed(address)
