@@ -19,15 +19,87 @@ Verdict = tuple[ErrorInfo, bool]  # the error, and whether another attempt may h
 
 
 def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """`exc`, then what it wraps (aiohttp's `os_error`), then its causes, and theirs."""
     seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
+    todo: list[BaseException] = [exc]
+    while todo:
+        current = todo.pop(0)
+        if id(current) in seen:
+            continue
         seen.add(id(current))
         yield current
         os_error = getattr(current, "os_error", None)
-        if isinstance(os_error, BaseException) and id(os_error) not in seen:
-            yield os_error
-        current = current.__cause__ or current.__context__
+        if isinstance(os_error, BaseException):
+            todo.append(os_error)
+        cause = current.__cause__ or current.__context__
+        if cause is not None:
+            todo.append(cause)
+
+
+# getaddrinfo() errors another lookup may cure: the DNS server failed or did not answer
+# (`resolver.CaresResolver` gives c-ares' failures these errnos too). EAI_NONAME (NXDOMAIN:
+# the name does not exist), EAI_NODATA (no address), EAI_FAIL and the rest are final.
+_GAI_TEMPORARY = frozenset({socket.EAI_AGAIN})
+# What resolvers say when they give no errno (aiohttp's own AsyncResolver raises
+# OSError(None, c-ares' message)): a name that does not exist, or a lookup that failed.
+_NO_SUCH_NAME = re.compile(
+    r"name or service not known|domain name not found|nodename nor servname"
+    r"|no address associated|nxdomain|no such host|does not exist|dns lookup failed",
+    re.IGNORECASE,
+)
+_TEMPORARY = re.compile(
+    r"temporary failure|try again|timeout|timed out|server failure|servfail"
+    r"|connection refused|refused",
+    re.IGNORECASE,
+)
+
+
+def _ares_status(cause: BaseException) -> int | None:
+    """The c-ares status of an `aiodns.error.DNSError` (its first argument), else None."""
+    if type(cause).__name__ != "DNSError" or not type(cause).__module__.startswith("aiodns"):
+        return None
+    status = cause.args[0] if cause.args else None
+    return status if isinstance(status, int) else None
+
+
+def _ares_is_temporary(status: int) -> bool | None:
+    try:
+        from pycares import errno as ares
+    except ImportError:  # pragma: no cover - aiodns brings pycares
+        return None
+    if status in (ares.ARES_ENOTFOUND, ares.ARES_ENONAME, ares.ARES_EBADNAME, ares.ARES_ENODATA):
+        return False  # NXDOMAIN, a name that cannot exist, a name without an address
+    temporary = (
+        ares.ARES_ESERVFAIL,
+        ares.ARES_ETIMEOUT,
+        ares.ARES_ECONNREFUSED,
+        ares.ARES_EREFUSED,
+        ares.ARES_EOF,
+        ares.ARES_EBADRESP,
+        ares.ARES_EFORMERR,
+    )
+    return True if status in temporary else None
+
+
+def dns_failure_is_temporary(exc: BaseException) -> bool:
+    """Whether another lookup may succeed: yes when the DNS server failed or did not
+    answer (SERVFAIL, a timeout, `EAI_AGAIN`); no when the answer was that the name does
+    not exist (NXDOMAIN: c-ares' `ARES_ENOTFOUND`, getaddrinfo()'s `EAI_NONAME`, "Name or
+    service not known", "Domain name not found") or has no address, or when nothing says
+    which (a retry would only ask the same question again)."""
+    messages: list[str] = []
+    for cause in _causes(exc):
+        if isinstance(cause, socket.gaierror) and isinstance(cause.errno, int):
+            return cause.errno in _GAI_TEMPORARY
+        status = _ares_status(cause)
+        if status is not None and (verdict := _ares_is_temporary(status)) is not None:
+            return verdict
+        if isinstance(cause, OSError) and cause.strerror:
+            messages.append(cause.strerror)
+    text = " ".join(messages)
+    if _NO_SUCH_NAME.search(text):
+        return False
+    return _TEMPORARY.search(text) is not None
 
 
 def _where(url: str) -> str:
@@ -106,10 +178,10 @@ def classify(exc: BaseException, url: str, status: int | None, settings: Setting
         ), True
     if isinstance(exc, aiohttp.ClientConnectorDNSError):
         err = exc.os_error
-        transient = isinstance(err, socket.gaierror) and err.errno == socket.EAI_AGAIN
         detail = f" ({err.strerror})" if err.strerror else ""
         host = where.rsplit(":", 1)[0]
-        return ErrorInfo(kind=ErrorKind.DNS, message=f"could not resolve {host}{detail}"), transient
+        message = f"could not resolve {host}{detail}"
+        return ErrorInfo(kind=ErrorKind.DNS, message=message), dns_failure_is_temporary(exc)
     if isinstance(exc, aiohttp.ClientSSLError | ssl.SSLError):
         return _tls(exc, where), False
     if isinstance(exc, aiohttp.ClientConnectorError):

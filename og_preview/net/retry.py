@@ -4,6 +4,10 @@ An attempt reports an outcome saying whether it may be retried and whether
 the server asked for a delay (`Retry-After`). Retries back off exponentially
 with jitter; a `Retry-After` within `settings.retry_after_max` is honoured,
 a longer one stops at once so a batch never sleeps for an hour.
+
+Whether a failure may be retried is `errors.classify`'s call: timeouts, resets,
+refused connections and a DNS server that failed or did not answer are; a name that
+does not exist (NXDOMAIN), a TLS or a protocol error are not.
 """
 
 from __future__ import annotations

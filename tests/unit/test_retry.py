@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+import socket
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 import aiohttp
 import pytest
+from aiohttp.abc import AbstractResolver, ResolveResult
+from aiohttp.client_reqrep import ConnectionKey
 from aioresponses import aioresponses
 
 from og_preview.config import Settings
+from og_preview.net.errors import classify, dns_failure_is_temporary
 from og_preview.net.fetch import FetchResult, fetch, open_session
 from og_preview.net.retry import backoff_delay, parse_retry_after, run_with_retries
 from og_preview.record import ErrorKind
@@ -243,3 +247,108 @@ async def test_unparsable_url_is_an_invalid_url_error() -> None:
         1,
         None,
     )
+
+
+# -- DNS failures: a name that does not exist is final, a DNS server that failed is not --
+
+
+def _raised_from(error: OSError, cause: BaseException) -> OSError:
+    error.__cause__ = cause
+    return error
+
+
+def _ares(status: str, message: str) -> BaseException:
+    """The `aiodns.error.DNSError` c-ares gives for `status` (a `pycares.errno` name)."""
+    aiodns_error = pytest.importorskip("aiodns.error")
+    ares = pytest.importorskip("pycares.errno")
+    return aiodns_error.DNSError(getattr(ares, status), message)  # type: ignore[no-any-return]
+
+
+def _aiohttp_async_resolver(status: str, message: str) -> OSError:
+    """What aiohttp's own AsyncResolver raises: OSError(None, message) from the DNSError."""
+    return _raised_from(OSError(None, message), _ares(status, message))
+
+
+def _cares_resolver(errno: int, status: str, message: str) -> OSError:
+    """What `resolver.CaresResolver` raises: a gaierror with getaddrinfo()'s errno."""
+    return _raised_from(socket.gaierror(errno, message), _ares(status, message))
+
+
+NO_SUCH_NAME: list[Callable[[], OSError]] = [
+    lambda: socket.gaierror(socket.EAI_NONAME, "Name or service not known"),
+    lambda: socket.gaierror(socket.EAI_NONAME, "nodename nor servname provided, or not known"),
+    lambda: socket.gaierror(socket.EAI_NODATA, "No address associated with hostname"),
+    lambda: _cares_resolver(socket.EAI_NONAME, "ARES_ENOTFOUND", "Domain name not found"),
+    lambda: _aiohttp_async_resolver("ARES_ENOTFOUND", "Domain name not found"),
+    lambda: _aiohttp_async_resolver("ARES_ENODATA", "DNS server returned answer with no data"),
+    lambda: OSError(None, "Domain name not found"),
+    lambda: OSError(None, "DNS lookup failed"),
+]
+TEMPORARY: list[Callable[[], OSError]] = [
+    lambda: socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution"),
+    lambda: _cares_resolver(socket.EAI_AGAIN, "ARES_ESERVFAIL", "Server failure"),
+    lambda: _cares_resolver(
+        socket.EAI_AGAIN, "ARES_ETIMEOUT", "Timeout while contacting DNS servers"
+    ),
+    lambda: _aiohttp_async_resolver("ARES_ESERVFAIL", "Server failure"),
+    lambda: _aiohttp_async_resolver("ARES_ETIMEOUT", "Timeout while contacting DNS servers"),
+    lambda: _aiohttp_async_resolver("ARES_ECONNREFUSED", "Could not contact DNS servers"),
+    lambda: OSError(None, "Temporary failure in name resolution"),
+]
+
+
+class FailingResolver(AbstractResolver):
+    """A resolver whose every lookup raises what `make` builds, counting the lookups."""
+
+    def __init__(self, make: Callable[[], OSError]) -> None:
+        self.make = make
+        self.lookups = 0
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        self.lookups += 1
+        raise self.make()
+
+    async def close(self) -> None:
+        pass
+
+
+async def lookup_and_fetch(make: Callable[[], OSError]) -> tuple[FetchResult, int]:
+    """Fetch a URL through aiohttp's connector, every lookup failing as `make` says."""
+    resolver = FailingResolver(make)
+    settings = FAST.but(retries=2)
+    async with open_session(settings, resolver=resolver) as session:
+        result = await fetch("http://missing.example/", session, settings)
+    return result, resolver.lookups
+
+
+@pytest.mark.parametrize("make", NO_SUCH_NAME)
+async def test_a_name_that_does_not_exist_is_not_looked_up_again(
+    make: Callable[[], OSError],
+) -> None:
+    result, lookups = await lookup_and_fetch(make)
+    assert result.error is not None
+    assert (result.error.kind, result.attempts, lookups) == (ErrorKind.DNS, 1, 1)
+    assert result.error.message.startswith("could not resolve missing.example (")
+
+
+@pytest.mark.parametrize("make", TEMPORARY)
+async def test_a_temporary_dns_failure_is_retried(make: Callable[[], OSError]) -> None:
+    result, lookups = await lookup_and_fetch(make)
+    assert result.error is not None
+    assert (result.error.kind, result.attempts, lookups) == (ErrorKind.DNS, 3, 3)
+    assert result.error.message.startswith("could not resolve missing.example (")
+
+
+@pytest.mark.parametrize(
+    ("make", "temporary"), [(m, False) for m in NO_SUCH_NAME] + [(m, True) for m in TEMPORARY]
+)
+def test_dns_verdict_on_the_resolvers_exceptions(
+    make: Callable[[], OSError], temporary: bool
+) -> None:
+    key = ConnectionKey("missing.example", 80, False, True, None, None, None)
+    wrapped = aiohttp.ClientConnectorDNSError(key, make())
+    assert dns_failure_is_temporary(wrapped) is temporary
+    info, retry = classify(wrapped, "http://missing.example/", None, FAST)
+    assert (info.kind, retry) == (ErrorKind.DNS, temporary)
