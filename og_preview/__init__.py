@@ -1,7 +1,7 @@
 """og-preview: link previews (OpenGraph, Twitter Card, JSON-LD, HTML fallbacks) for lists of URLs.
 
-    import asyncio, og_preview
-    record = asyncio.run(og_preview.preview("https://example.com/"))
+    import og_preview
+    record = og_preview.preview_sync("https://example.com/")  # in async code: await preview()
     print(record.title, record.image)
 
 The public names are imported lazily, so `import og_preview` stays cheap. (Extraction
@@ -20,6 +20,8 @@ _EXPORTS = {
     "preview": "run.pipeline",
     "preview_many": "run.pipeline",
     "preview_all": "run.pipeline",
+    "preview_sync": "run.pipeline",
+    "preview_all_sync": "run.pipeline",
     "parse_saved": "run.pipeline",
     "Settings": "config",
     "Preview": "record",
@@ -46,7 +48,9 @@ if TYPE_CHECKING:
     from .run.pipeline import parse_saved as parse_saved
     from .run.pipeline import preview as preview
     from .run.pipeline import preview_all as preview_all
+    from .run.pipeline import preview_all_sync as preview_all_sync
     from .run.pipeline import preview_many as preview_many
+    from .run.pipeline import preview_sync as preview_sync
     from .store.cache import Cache as Cache
     from .store.cache import CacheError as CacheError
     from .store.cache import Query as Query

@@ -4,15 +4,19 @@ Each command lives in a module of its own (`fetch`, `batch`, `parse`, `show`,
 `report`); options become Settings (`options`), records go to stdout, messages to
 stderr, and exit codes are `common.ExitCode`. Heavy modules (aiohttp, extruct) are
 imported inside the commands that need them, so `og-preview --help` and `og-preview
-show` start fast.
+show` start fast. Every command is a `Command`: its help names arguments as people
+write them (`URL...`, `[FILE...]`), never as Python types.
 """
 
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
 import typer
+from typer import _click as click  # the Click Typer builds its commands on (vendored)
+from typer.core import TyperArgument, TyperCommand
 
 from .. import __version__
 from .batch import batch
@@ -22,7 +26,62 @@ from .parse import parse
 from .report import report
 from .show import show
 
-app = typer.Typer(
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _metavar(argument: TyperArgument) -> str:
+    """An argument as people write it: `URL...`, `FILE`, `[FILE...]`."""
+    name = (argument.metavar or (argument.name or "ARG").upper()).removesuffix("...")
+    if argument.nargs != 1:
+        name += "..."
+    return name if argument.required else f"[{name}]"
+
+
+class Command(TyperCommand):
+    """A command whose help shows arguments as `URL...` / `[FILE...]`, never Typer's
+    `{urls}...` or a Python type (`<list[str]>`), and whose errors name them so
+    ("Missing argument 'URL'")."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for param in self.params:
+            if isinstance(param, TyperArgument) and param.metavar is None:
+                name = (param.name or "ARG").upper()
+                param.metavar = name.removesuffix("S") if param.nargs != 1 else name  # URLS: URL
+
+    def collect_usage_pieces(self, ctx: click.Context) -> list[str]:
+        pieces = [self.options_metavar] if self.options_metavar else []
+        pieces += [_metavar(p) for p in self.get_params(ctx) if isinstance(p, TyperArgument)]
+        return pieces
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        arguments: list[tuple[str, str]] = []
+        options: list[tuple[str, str]] = []
+        for param in self.get_params(ctx):
+            if isinstance(param, TyperArgument):
+                if not param.hidden:
+                    required = "  [required]" if param.required else ""
+                    arguments.append((_metavar(param).strip("[]"), (param.help or "") + required))
+            elif (record := param.get_help_record(ctx)) is not None:
+                options.append(record)
+        if arguments:
+            with formatter.section("Arguments"):
+                formatter.write_dl(arguments)
+        if options:
+            with formatter.section("Options"):
+                formatter.write_dl(options)
+
+
+class App(typer.Typer):
+    """The Typer app, its commands `Command`s unless one says otherwise."""
+
+    def command(self, *args: Any, **kwargs: Any) -> Callable[[F], F]:
+        kwargs["cls"] = kwargs.get("cls") or Command
+        register: Callable[[F], F] = super().command(*args, **kwargs)
+        return register
+
+
+app = App(
     name="og-preview",
     help="Turn URLs into link previews: OpenGraph, Twitter Card, JSON-LD and HTML fallbacks, "
     "cached in SQLite. Data goes to stdout, messages to stderr.",

@@ -77,6 +77,20 @@ NoJsonldOpt = Annotated[
     bool,
     typer.Option("--no-jsonld", help="Print jsonld as [] (the cache still keeps it)."),
 ]
+# `parse` keeps no cache: its own words for the options it shares
+ParseFormatOpt = Annotated[
+    str,
+    typer.Option(
+        "--format",
+        "-f",
+        metavar="FORMAT",
+        help="auto (a card per page on a terminal, JSON lines when piped), json, jsonl, csv, "
+        "table or card.",
+    ),
+]
+ParseNoJsonldOpt = Annotated[
+    bool, typer.Option("--no-jsonld", help="Leave out JSON-LD (jsonld is printed as []).")
+]
 
 
 def settings_from(options: Mapping[str, Any], **extra: Any) -> Settings:

@@ -1,7 +1,8 @@
-"""`og-preview parse`: the preview of a saved page (no network)."""
+"""`og-preview parse`: the previews of saved pages (no network), one record per file."""
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -10,42 +11,111 @@ import typer
 
 from ..config import Settings, SettingsError
 from ..present.output import writer_for
-from .common import ExitCode, fail, quiet_broken_pipe, resolve_format
-from .options import FormatOpt, NoJsonldOpt, ParseTimeoutOpt
+from ..present.progress import Counts, NullProgress
+from ..urls import InvalidURL, normalise
+from .common import exit_code, fail, quiet_broken_pipe, resolve_format
+from .notes import FailureNotes
+from .options import ParseFormatOpt, ParseNoJsonldOpt, ParseTimeoutOpt
 
 
 def parse(
-    file: Annotated[str, typer.Argument(metavar="FILE", help="A saved HTML page, or - for stdin.")],
-    url: Annotated[
-        str,
-        typer.Option(
-            "--url", metavar="URL", help="The page's address, for resolving relative links."
+    files: Annotated[
+        list[str] | None,
+        typer.Argument(
+            metavar="FILE",
+            help="Saved pages, one record each, in order; - for stdin (read when no FILE "
+            "is given and stdin is not a terminal).",
+            show_default=False,
         ),
-    ],
-    fmt: FormatOpt = "auto",
-    no_jsonld: NoJsonldOpt = False,
+    ] = None,
+    url: Annotated[
+        str | None,
+        typer.Option(
+            "--url",
+            metavar="URL",
+            help="The pages' address, for resolving relative links. Default: each page's "
+            "own og:url or canonical link when absolute, else links stay as written.",
+            show_default=False,
+        ),
+    ] = None,
+    fmt: ParseFormatOpt = "auto",
+    no_jsonld: ParseNoJsonldOpt = False,
     parse_timeout: ParseTimeoutOpt = 10.0,
+    quiet: Annotated[
+        bool,
+        typer.Option("--quiet", "-q", help="No failure lines on stderr (the records say them)."),
+    ] = False,
 ) -> None:
-    """Extract the preview from a saved page (no network)."""
+    """Extract previews from pages saved to disk (no network): one record per FILE.
+
+    A FILE that is not an HTML page (a PDF, an image, gzip, other binary data) is an error
+    record of kind not_html. Exit status: 0 when every page was read, 1 when a record is an
+    error, 2 when a FILE cannot be read (nothing is printed then).
+    """
     try:
         Settings(parse_timeout=parse_timeout)
     except SettingsError as exc:
         fail(str(exc))
+    sources = _sources(files)
     fmt = resolve_format(
         fmt, terminal_default="card", allowed=("json", "jsonl", "csv", "table", "card")
     )
-    try:
-        body = sys.stdin.buffer.read() if file == "-" else Path(file).read_bytes()
-    except OSError as exc:
-        fail(f"cannot read {file}: {exc.strerror or exc}")
+    if url is not None:
+        try:
+            normalise(url)
+        except InvalidURL as exc:
+            fail(f"--url: {exc}")
     from ..run.pipeline import parse_saved
 
-    try:
-        record = parse_saved(body, url, include_jsonld=not no_jsonld, parse_timeout=parse_timeout)
-    except ValueError as exc:
-        fail(f"--url: {exc}")
-    writer = writer_for(fmt, sys.stdout, single=True)
+    counts = Counts()
+    writer = writer_for(fmt, sys.stdout, single=len(sources) == 1)
+    # failures on stderr unless a card on the terminal shows them already
+    notes = None if quiet or fmt == "card" else FailureNotes(NullProgress(), every=True)
     with quiet_broken_pipe():
-        writer.write(record)
+        for name in sources:
+            record = parse_saved(
+                _read(name),
+                url,
+                source=_source_url(name),
+                include_jsonld=not no_jsonld,
+                parse_timeout=parse_timeout,
+            )
+            counts.add(record)
+            writer.write(record)
+            if notes is not None:
+                notes.add(record)
         writer.close()
-    raise typer.Exit(int(ExitCode.OK if record.ok else ExitCode.URL_ERRORS))
+    raise typer.Exit(int(exit_code(counts)))
+
+
+def _sources(files: list[str] | None) -> list[str]:
+    """The files to read, checked before any is: a missing one stops the command."""
+    if not files:
+        if sys.stdin is None or sys.stdin.isatty():
+            fail("give one or more saved pages, or pipe a page on stdin (og-preview parse -)")
+        return ["-"]
+    if files.count("-") > 1:
+        fail("- (stdin) can be read only once")
+    for name in files:
+        if name == "-":
+            continue
+        path = Path(name)
+        if not path.exists():
+            fail(f"file not found: {name}")
+        if path.is_dir():
+            fail(f"{name} is a directory, not a saved page")
+        if not os.access(path, os.R_OK):
+            fail(f"cannot read {name} (permission denied)")
+    return files
+
+
+def _read(name: str) -> bytes:
+    try:
+        return sys.stdin.buffer.read() if name == "-" else Path(name).read_bytes()
+    except OSError as exc:
+        fail(f"cannot read {name}: {exc.strerror or exc}")
+
+
+def _source_url(name: str) -> str:
+    """The record's `url` for a page that gives no address: its file as a `file:` URL."""
+    return "-" if name == "-" else Path(os.path.abspath(name)).as_uri()

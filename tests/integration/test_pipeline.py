@@ -9,7 +9,13 @@ import pytest
 
 from og_preview.config import Settings
 from og_preview.record import ErrorKind, Preview, Status
-from og_preview.run.pipeline import preview, preview_many
+from og_preview.run.pipeline import (
+    preview,
+    preview_all,
+    preview_all_sync,
+    preview_many,
+    preview_sync,
+)
 from og_preview.store.cache import Cache
 from tests.site import Site
 
@@ -161,3 +167,54 @@ async def test_invalid_lines_are_reported_but_not_cached(site: Site, db_path: Pa
 async def test_an_overlong_invalid_url_is_cut_in_the_record() -> None:
     record = await preview("javascript:" + "x" * 10_000, settings=SETTINGS)
     assert len(record.url) <= 201
+
+
+# -- preview_all and the synchronous wrappers ------------------------------------------------
+
+
+async def test_preview_all_takes_settings_and_cache_positionally(site: Site, db_path: Path) -> None:
+    urls = [site.page("/all0", PAGE), site.page("/all1", PAGE), "not a url"]
+    with Cache(db_path) as cache:
+        records = await preview_all(urls, SETTINGS, cache)
+        again = await preview_all(urls[:2], settings=SETTINGS, cache=cache)
+    assert [r.url for r in records[:2]] == urls[:2]
+    assert [r.status for r in records] == [Status.PROCESSED, Status.PROCESSED, Status.ERROR]
+    assert [r.from_cache for r in again] == [True, True]
+    assert (site.hits["/all0"], site.hits["/all1"]) == (1, 1)
+
+
+def test_preview_sync_in_a_script(site: Site, db_path: Path) -> None:
+    url = site.page("/sync", PAGE)
+    with Cache(db_path) as cache:
+        record = preview_sync(url, SETTINGS, cache)
+        cached = preview_sync(url, settings=SETTINGS, cache=cache)
+    assert (record.title, record.from_cache, cached.from_cache) == ("Good", False, True)
+
+
+def test_preview_all_sync_keeps_input_order(site: Site) -> None:
+    urls = [site.page(f"/order{i}", PAGE.replace("Good", f"Page {i}")) for i in range(5)]
+    records = preview_all_sync(reversed(urls), SETTINGS)
+    assert [r.title for r in records] == [f"Page {i}" for i in reversed(range(5))]
+
+
+def test_sync_wrappers_work_in_threads_without_a_loop(site: Site, tmp_path: Path) -> None:
+    """Threads of a pool (each its own loop, for the call), one with its own cache."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    urls = [site.page(f"/thread{i}", PAGE) for i in range(8)]
+
+    def with_own_cache(url: str) -> Preview:
+        with Cache(tmp_path / "thread.db") as cache:
+            return preview_sync(url, SETTINGS, cache)
+
+    with ThreadPoolExecutor(4) as threads:
+        records = list(threads.map(lambda u: preview_sync(u, SETTINGS), urls[:4]))
+        records += list(threads.map(with_own_cache, urls[4:]))
+        [many] = list(threads.map(lambda us: preview_all_sync(us, SETTINGS), [urls]))
+    assert [r.title for r in records] == ["Good"] * 8
+    assert [r.title for r in many] == ["Good"] * 8
+
+
+async def test_preview_sync_inside_a_loop_says_to_await() -> None:
+    with pytest.raises(RuntimeError, match=r"await og_preview\.preview\("):
+        preview_sync("http://127.0.0.1/", SETTINGS)
