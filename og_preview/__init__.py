@@ -23,6 +23,8 @@ _EXPORTS = {
     "preview_sync": "run.pipeline",
     "preview_all_sync": "run.pipeline",
     "parse_saved": "run.pipeline",
+    "watch": "run.watch",
+    "WatchStatus": "run.watch",
     "Settings": "config",
     "Preview": "record",
     "Metadata": "record",
@@ -51,6 +53,8 @@ if TYPE_CHECKING:
     from .run.pipeline import preview_all_sync as preview_all_sync
     from .run.pipeline import preview_many as preview_many
     from .run.pipeline import preview_sync as preview_sync
+    from .run.watch import WatchStatus as WatchStatus
+    from .run.watch import watch as watch
     from .store.cache import Cache as Cache
     from .store.cache import CacheError as CacheError
     from .store.cache import Query as Query

@@ -25,6 +25,7 @@ from .fetch import fetch
 from .parse import parse
 from .report import report
 from .show import show
+from .watch import watch
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -96,6 +97,7 @@ app.command("report")(report)
 app.command("fetch")(fetch)
 app.command("batch")(batch)
 app.command("parse")(parse)
+app.command("watch")(watch)
 
 
 def version_callback(value: bool) -> None:

@@ -13,6 +13,7 @@ from ..config import DEFAULT_USER_AGENT, SettingsError, parse_duration
 from ..present.output import writer_for
 from ..urls import InputError
 from .common import (
+    CheckImagesOpt,
     DbOpt,
     ExitCode,
     QuietOpt,
@@ -76,6 +77,7 @@ def watch(
     user_agent: UserAgentOpt = DEFAULT_USER_AGENT,
     allow_private: AllowPrivateOpt = False,
     no_jsonld: NoJsonldOpt = False,
+    check_images: CheckImagesOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
     """Keep the previews of FILE's URLs fresh: each is revalidated when it goes stale
@@ -90,7 +92,13 @@ def watch(
     if not 0 <= jitter < 1:
         fail("--jitter must be at least 0 and below 1")
     options = {**locals(), "refresh": False, "max_age": every, "no_cache": False}
-    settings = settings_from(options, concurrency=concurrency, per_host=per_host, parse_workers=0)
+    settings = settings_from(
+        options,
+        concurrency=concurrency,
+        per_host=per_host,
+        parse_workers=0,
+        check_images=check_images,
+    )
     from ..urls import check_sources, read_lines
 
     try:

@@ -6,6 +6,7 @@ import shutil
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -53,10 +54,12 @@ def run_in_terminal(
     stdin: str | None = None,
     timeout: float = 60,
     interrupt_after: str | None = None,
+    steps: list[tuple[str, Callable[[subprocess.Popen[bytes]], object]]] | None = None,
 ) -> tuple[int, str]:
     """Run og-preview with stdout and stderr on a pseudo-terminal `columns` wide; return
     its exit code and everything it showed. `interrupt_after`: send Ctrl-C (SIGINT) once
-    the output holds this text."""
+    the output holds this text. `steps`: (text, action) pairs, in order: each action is
+    called with the process once the output holds its text (after the previous step's)."""
     import fcntl
     import pty
     import select
@@ -82,6 +85,8 @@ def run_in_terminal(
         proc.stdin.write(stdin.encode())
         proc.stdin.close()
     chunks: list[bytes] = []
+    pending = list(steps or [])
+    seen = 0  # (bytes of output the steps have looked past)
     deadline = time.monotonic() + timeout
     interrupted = False
     while time.monotonic() < deadline:
@@ -97,6 +102,11 @@ def run_in_terminal(
         if interrupt_after and not interrupted and interrupt_after.encode() in b"".join(chunks):
             proc.send_signal(signal.SIGINT)
             interrupted = True
+        shown = b"".join(chunks)
+        while pending and pending[0][0].encode() in shown[seen:]:
+            text, action = pending.pop(0)
+            seen = shown.index(text.encode(), seen) + len(text)
+            action(proc)
         if not ready and proc.poll() is not None:
             break
     code = proc.wait(timeout=max(1.0, deadline - time.monotonic()))

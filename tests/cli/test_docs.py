@@ -17,7 +17,7 @@ from tests.cli.helpers import run
 from tests.site import Site
 
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-COMMANDS = ["fetch", "batch", "show", "parse", "report"]
+COMMANDS = ["fetch", "batch", "show", "parse", "report", "watch"]
 runner = CliRunner()
 
 

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import os
 import sqlite3
@@ -12,56 +10,9 @@ from pathlib import Path
 
 from aiohttp import web
 
+from tests.cli.fresh_site import Pages, image
 from tests.cli.helpers import json_lines, run
 from tests.site import Site
-
-# a 1200 x 630 PNG's first bytes: the signature, then an IHDR chunk (enough to read a size)
-PNG_1200x630 = (
-    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x04\xb0\x00\x00\x02v\x08\x06\x00\x00\x00"
-    + b"\x00" * 64
-)
-
-
-class Pages:
-    """Pages whose content the test edits; ETag / Last-Modified and 304s like a real
-    server (and `plain` paths that ignore validators)."""
-
-    def __init__(self, site: Site) -> None:
-        self.site = site
-        self.bodies: dict[str, str] = {}
-        self.answers: list[tuple[str, int]] = []
-
-    def add(self, name: str, title: str, *, validators: bool = True) -> str:
-        self.bodies[name] = title
-        return self.site.handler(f"/fresh/{name}", self._handler(name, validators))
-
-    def _handler(self, name: str, validators: bool):  # type: ignore[no-untyped-def]
-        async def handle(request: web.Request) -> web.StreamResponse:
-            title = self.bodies[name]
-            image = self.site.base + "/fresh-image.png"
-            body = (
-                f"<html><head><title>{title}</title>"
-                f'<meta property="og:title" content="{title}">'
-                f'<meta property="og:image" content="{image}"></head></html>'
-            )
-            tag = '"' + base64.b64encode(hashlib.sha256(body.encode()).digest()[:9]).decode() + '"'
-            headers = {"ETag": tag} if validators else {}
-            if validators and request.headers.get("If-None-Match") == tag:
-                self.answers.append((name, 304))
-                return web.Response(status=304, headers=headers)
-            self.answers.append((name, 200))
-            return web.Response(text=body, content_type="text/html", headers=headers)
-
-        return handle
-
-
-def _image(site: Site, status: int = 200) -> None:
-    async def handle(request: web.Request) -> web.StreamResponse:
-        if status != 200:
-            return web.Response(status=status, text="gone")
-        return web.Response(body=PNG_1200x630, content_type="image/png")
-
-    site.handler("/fresh-image.png", handle)
 
 
 def test_revalidation_changed_and_changed_only(site: Site, tmp_path: Path) -> None:
@@ -106,7 +57,7 @@ def test_revalidation_changed_and_changed_only(site: Site, tmp_path: Path) -> No
 def test_check_images_says_broken_and_the_report_shows_it(site: Site, tmp_path: Path) -> None:
     pages = Pages(site)
     url = pages.add("img", "With an image")
-    _image(site, status=404)
+    image(site, status=404)
     result = run("fetch", url, "--allow-private", "--check-images", "--format", "json")
     record = json.loads(result.stdout)
     assert record["image_check"]["status"] == "broken"
@@ -120,7 +71,7 @@ def test_check_images_says_broken_and_the_report_shows_it(site: Site, tmp_path: 
 def test_check_images_reads_the_size(site: Site) -> None:
     pages = Pages(site)
     url = pages.add("img-ok", "A good image")
-    _image(site)
+    image(site)
     result = run("batch", "-", "--allow-private", "--check-images", stdin=url + "\n")
     check = json_lines(result.stdout)[0]["image_check"]
     assert (check["status"], check["width"], check["height"]) == ("ok", 1200, 630)
