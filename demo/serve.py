@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import sys
 import threading
+from email.utils import formatdate
 from pathlib import Path
 
 from aiohttp import web
@@ -49,8 +51,15 @@ async def handle(request: web.Request) -> web.StreamResponse:
     if page is None:
         return web.Response(status=404, text="<h1>Not found</h1>", content_type="text/html")
     name, status, content_type = page
-    body = (SITE / name).read_bytes()
-    return web.Response(body=body, status=status, headers={"Content-Type": content_type})
+    path = SITE / name
+    body = path.read_bytes()
+    # validators as a static file server sends them: og-preview revalidates with them
+    tag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
+    validators = {"ETag": tag, "Last-Modified": formatdate(path.stat().st_mtime, usegmt=True)}
+    if status == 200 and request.headers.get("If-None-Match") == tag:
+        return web.Response(status=304, headers=validators)
+    headers = {"Content-Type": content_type, **(validators if status == 200 else {})}
+    return web.Response(body=body, status=status, headers=headers)
 
 
 class DemoServer:

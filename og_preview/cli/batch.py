@@ -15,7 +15,7 @@ import typer
 
 from ..config import DEFAULT_USER_AGENT, Settings
 from ..present.output import Writer, writer_for
-from ..present.progress import Counts, NullProgress, Progress, RichProgress
+from ..present.progress import NEXT_STEPS, Counts, NullProgress, Progress, RichProgress
 from ..urls import InputError
 from .common import (
     ChangedOnlyOpt,
@@ -235,6 +235,8 @@ def batch(
                 cache.close()
     if not quiet:
         warn(counts.summary())
+    if lines and code in (ExitCode.OK, ExitCode.URL_ERRORS):
+        sys.stderr.write(NEXT_STEPS + "\n")
     raise typer.Exit(int(code))
 
 

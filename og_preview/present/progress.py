@@ -97,10 +97,7 @@ class NullProgress:
 
 
 # What to try once a batch is done (printed under the progress on a terminal).
-NEXT_STEPS = (
-    "next: og-preview show --status error (what failed) · "
-    "og-preview report -o previews.html (the cards in a browser)"
-)
+NEXT_STEPS = "next: og-preview show --status error · og-preview report -o previews.html"
 
 
 class RichProgress:
@@ -200,8 +197,3 @@ class RichProgress:
         if not interrupted or self._bar.tasks[0].total is None:
             self._bar.update(self._task, total=counts.total)
         self.update(counts)
-        if self._lines and not interrupted:
-            from rich.text import Text
-
-            self._bar.refresh()
-            self._console.print(Text(NEXT_STEPS, style="dim"), overflow="fold")

@@ -62,9 +62,12 @@ def finished_line(preview: Preview, width: int) -> Text:
     room = max(10, width - 3)
     url_room = min(len(preview.url), max(20, room * 3 // 5))
     label_room = max(0, room - url_room)
+    cell = Text(label, style="" if preview.ok else "red", no_wrap=True)
+    cell.truncate(label_room, overflow="ellipsis", pad=True)  # (in cells: CJK is 2 wide)
     line = Text(no_wrap=True, overflow="ellipsis")
     line.append(f"{mark} ", style=style)
-    line.append(f"{_short(label, label_room):<{label_room}} ", style=None if preview.ok else "red")
+    line.append_text(cell)
+    line.append(" ")
     line.append(cut_middle(preview.url, url_room), style="dim")
     line.truncate(width)
     return line

@@ -74,7 +74,14 @@ def cached_many(urls: list[str], cache: Cache | None, settings: Settings) -> dic
     """The fresh processed cache rows of `urls` (none with `--refresh` or no cache)."""
     if cache is None or settings.refresh or not urls:
         return {}
-    return cache.lookup_many(urls, max_age=settings.max_age)
+    hits = cache.lookup_many(urls, max_age=settings.max_age)
+    if settings.check_images:  # a preview whose image was never checked is fetched again
+        hits = {url: hit for url, hit in hits.items() if not _unchecked(hit)}
+    return hits
+
+
+def _unchecked(record: Preview) -> bool:
+    return record.ok and bool(record.image) and record.image_check is None
 
 
 def validators_many(
@@ -89,7 +96,8 @@ def validators_many(
     return {
         url: (row.etag, row.last_modified)
         for url, row in stale.items()
-        if row.etag is not None or row.last_modified is not None
+        if (row.etag is not None or row.last_modified is not None)
+        and not (settings.check_images and _unchecked(row))  # (its image needs the page)
     }
 
 
