@@ -183,7 +183,7 @@ def batch(
         if show_progress
         else NullProgress()
     )
-    notes = None if quiet or lines else FailureNotes(progress, every=verbose)
+    notes = None if quiet else FailureNotes(progress, every=verbose, lines=not lines)
     counts = Counts()
     writer = writer_for(fmt, sys.stdout, jsonld=not no_jsonld)
     if changed_only:

@@ -8,6 +8,11 @@ from ..present.progress import Progress
 from ..record import ErrorKind, Preview
 
 CAP = 10  # failure lines before the rest is counted, not printed
+OFFLINE_AFTER = 5  # name lookups failed in a row, and nothing fetched yet: offline?
+OFFLINE = (
+    "og-preview: every name lookup so far has failed: this machine looks offline "
+    "(or its DNS is down); nothing it fetches now will preview"
+)
 _PRIVATE_WORDS = ("loopback", "private", "link-local", "unique local", "shared address")
 
 
@@ -25,11 +30,19 @@ def failure_line(record: Preview) -> str:
 class FailureNotes:
     """Tell the failed URLs on stderr (through `progress`, above a live bar)."""
 
-    def __init__(self, progress: Progress, *, every: bool = False, cap: int = CAP) -> None:
+    def __init__(
+        self, progress: Progress, *, every: bool = False, cap: int = CAP, lines: bool = True
+    ) -> None:
+        """`lines`: tell each failure (False: the failures are in sight already, a line
+        per URL on a terminal: only the offline hint is given)."""
         self.progress = progress
         self.every = every
-        self.cap = cap
+        self.cap = cap if lines else 0
+        self.lines = lines
         self.failed = 0
+        self.lookups_failed = 0  # dns errors before anything was fetched
+        self.fetched = False
+        self.said_offline = False
 
     def add(self, record: Preview) -> None:
         failure = record.last_error
@@ -43,12 +56,30 @@ class FailureNotes:
                 )
             return
         if record.error is None or record.ok:
+            self.fetched = self.fetched or not record.from_cache
             return
+        offline = False
+        if record.error.kind is ErrorKind.DNS and not self.fetched:
+            self.lookups_failed += 1
+            offline = self.lookups_failed >= OFFLINE_AFTER
+        elif record.error.kind not in (ErrorKind.INVALID_URL, ErrorKind.BLOCKED):
+            self.fetched = True  # (the network answered something)
         self.failed += 1
-        if self.every or self.failed <= self.cap:
+        if self.lines and (self.every or self.failed <= self.cap):
             self.progress.note(f"og-preview: {failure_line(record)}")
+        if offline:
+            self._offline()
+        if not self.lines:
+            self.failed = 0
+
+    def _offline(self) -> None:
+        if not self.said_offline:
+            self.said_offline = True
+            self.progress.note(OFFLINE)
 
     def close(self) -> None:
+        if self.lookups_failed >= 3 and not self.fetched:  # a short run of failed lookups only
+            self._offline()
         more = self.failed - self.cap
         if not self.every and more > 0:
             urls = "URL" if more == 1 else "URLs"
