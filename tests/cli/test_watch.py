@@ -20,9 +20,7 @@ from tests.cli.helpers import OG_PREVIEW, foreground, run_in_terminal, screen_te
 from tests.site import Site
 
 
-def test_watch_on_a_terminal_prints_changes_and_stops_on_ctrl_c(
-    site: Site, tmp_path: Path
-) -> None:
+def test_watch_on_a_terminal_prints_changes_and_stops_on_ctrl_c(site: Site, tmp_path: Path) -> None:
     pages = Pages(site)
     urls = [pages.add(f"w{i}", f"Watched {i}") for i in range(3)]
     listing = tmp_path / "urls.txt"
