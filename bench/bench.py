@@ -17,6 +17,15 @@ a network namespace of its own (root and iproute2; skipped with a note otherwise
 with a note when dask is not installed); `commit-rate` times, in this process, how many
 records/s `pipeline.save` commits into a fresh SQLite cache (10,000 records parsed from
 the pages, saved in groups of 256 as a batch saves them).
+
+`revalidate` fills a fresh cache with an og-preview run over the --n URLs (the full
+fetch), then re-runs them with `--max-age 0`: every row is stale, every URL is refetched
+with `If-None-Match` and answered `304` with no body; the two take turns. It reports
+URLs/s, CPU and the body bytes and 304s the page server counted (its `GET /stats`) of
+both.
+`check-images` runs og-preview over `/pi/<i>` (the same pages with a local `og:image`,
+50 distinct PNGs of 1200x630) with and without `--check-images`, fresh caches, to
+price the image checks. Both always use bench/server.py (it counts what it serves).
 """
 
 from __future__ import annotations
@@ -32,6 +41,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
@@ -44,7 +54,7 @@ import dns_workload
 from measure import Run, become_subreaper, machine_busy, stop_child
 from measure import run as measure
 from nginx import Nginx, nginx_binary
-from server import find_pages
+from server import IMAGE_SIZE, IMAGES, find_pages
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -61,17 +71,22 @@ NAMES = (
     "million",
     "dns",
     "commit-rate",
+    "revalidate",
+    "check-images",
 )
 COMMIT_RECORDS = 10_000  # records the commit-rate run saves
 COMMIT_HOSTS = 500
 SUMMARY = re.compile(r"og-preview: (\d+) URLs in")
+REVALIDATED = re.compile(r"(\d+) revalidated \(304\), (\d+) changed")
+#: counts of bench/server.py's fast listener (GET /stats), compared before and after a run
+SERVED = ("requests", "body_bytes", "not_modified", "pages", "images")
 
 
 @dataclass(slots=True)
 class Result:
     name: str
     label: str
-    kind: str  # fetch | cached | latency | memory | dns | commit
+    kind: str  # fetch | cached | latency | memory | dns | commit | revalidate | images
     urls: int
     run: Run
     ok: bool
@@ -117,6 +132,13 @@ class PageServer:
     def pid(self) -> int:
         return self.proc.pid if self.proc is not None else 0
 
+    def stats(self) -> dict[str, int]:
+        """What the fast listener has served so far (its /stats is not counted)."""
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # no proxy
+        with opener.open(f"http://127.0.0.1:{self.fast}/stats", timeout=10) as answer:
+            counts: dict[str, int] = json.loads(answer.read())
+        return counts
+
 
 def dask_missing() -> str | None:
     """Why `--cluster` cannot run here (None: it can): `distributed` must import."""
@@ -159,6 +181,18 @@ class Bench:
         self.slow_urls = write_lines(
             tmp / "slow.txt", (f"http://127.0.0.1:{slow}/p/{i}" for i in range(args.latency_n))
         )
+        # the revalidate and check-images runs need bench/server.py's ETags and counts
+        self.own_fast = fast == server.fast
+        self.own_urls = (
+            self.urls
+            if self.own_fast
+            else write_lines(
+                tmp / "own.txt", (f"http://127.0.0.1:{server.fast}/p/{i}" for i in range(args.n))
+            )
+        )
+        self.image_urls = write_lines(
+            tmp / "images.txt", (f"http://127.0.0.1:{server.fast}/pi/{i}" for i in range(args.n))
+        )
         self.og_args = ["--no-progress", "--format", "jsonl", "-c", str(c), "--per-host", str(c)]
 
     # -- helpers -------------------------------------------------------------
@@ -193,16 +227,35 @@ class Bench:
     def watched(self, kind: str) -> list[int]:
         if kind == "dns":
             return self.dns_pids
-        return [self.server.pid] if kind == "latency" else self.fast_pids
+        ours = kind in ("latency", "revalidate", "images")
+        return [self.server.pid] if ours else self.fast_pids
 
     def og_cmd(self, urls: Path, *extra: str) -> list[str]:
         return [self.og_bin, "batch", str(urls), *extra, *self.og_args]
 
-    def run_og(self, name: str, label: str, kind: str, cmd: list[str], n: int) -> Result:
+    def run_og(
+        self,
+        name: str,
+        label: str,
+        kind: str,
+        cmd: list[str],
+        n: int,
+        *,
+        want_cached: int | None = None,
+        check: Callable[[dict[str, Any]], str | None] | None = None,
+        served: bool = False,
+    ) -> Result:
+        """Run og-preview, `n` processed records wanted (`want_cached` of them from the
+        cache: n for `cached`, else 0 unless given). `check(record)` names what is wrong
+        with a record (None: nothing); the first few such problems go in the note.
+        `served`: the URLs are bench/server.py's, whose counts go in extra["served"]."""
+        before = self.server.stats() if served else {}
         out_path = self.tmp / f"{name}.jsonl"
         with out_path.open("wb") as out:
             run = measure(cmd, stdout=out, watch_pids=self.watched(kind))
+        after = self.server.stats() if served else {}
         statuses: Counter[str] = Counter()
+        problems: Counter[str] = Counter()
         cached = lines = 0
         with out_path.open("rb") as records:
             for line in records:
@@ -212,16 +265,25 @@ class Bench:
                 cached += bool(record.get("from_cache"))
                 if record["status"] != "processed" and len(statuses) < 5:
                     statuses[f"{(record.get('error') or {}).get('kind')}"] += 0
+                problem = check(record) if check is not None else None
+                if problem is not None:
+                    problems[problem] += 1
         out_path.unlink()
-        want_cached = n if kind == "cached" else 0
+        if want_cached is None:
+            want_cached = n if kind == "cached" else 0
         ok = run.returncode == 0 and lines == n and statuses["processed"] == n
-        ok = ok and cached == want_cached
+        ok = ok and cached == want_cached and not problems
         note = (
             ""
             if ok
             else f"exit {run.returncode}, {lines} records, {dict(statuses)}, {cached} cached"
         )
-        return Result(name, label, kind, n, run, ok, note, {"from_cache": cached})
+        if problems:
+            note += ", records: " + ", ".join(f"{k} x{v}" for k, v in problems.most_common(3))
+        extra: dict[str, Any] = {"from_cache": cached}
+        if served:
+            extra["served"] = {k: after.get(k, 0) - before.get(k, 0) for k in SERVED}
+        return Result(name, label, kind, n, run, ok, note, extra)
 
     def run_loop(
         self,
@@ -292,7 +354,7 @@ class Bench:
                 for suffix in ("", "-wal", "-shm"):
                     Path(f"{path}{suffix}").unlink(missing_ok=True)
                 cmd = self.og_cmd(self.urls, "--allow-private", "--db", str(path), *extra)
-                return self.run_og(name, label, "fetch", cmd, n)
+                return self.run_og(name, label, "fetch", cmd, n, served=self.own_fast)
 
             return run
 
@@ -356,6 +418,10 @@ class Bench:
                     )
                 ]
             )
+        if "revalidate" in only:
+            self.run_revalidate()
+        if "check-images" in only:
+            self.run_check_images()
         if "commit-rate" in only:
             self.run_commit_rate()
         delay_ms = self.args.latency * 1000
@@ -389,6 +455,102 @@ class Bench:
         if "million" in only and not self.args.skip_million:
             self.run_memory("memory-100k", self.args.million // 10, None)
             self.run_memory("memory-1m", self.args.million, self.args.million_budget)
+
+    def run_revalidate(self) -> None:
+        """In turns, --repeat rounds: an og-preview run over the --n URLs (bench/server.py's)
+        filling a fresh cache, the full fetch, then a re-run with `--max-age 0`: every row is
+        stale, so every URL is refetched with `If-None-Match` and answered `304` with no
+        body. The full fetch is the `og-preview` contender's command (another cache): taking
+        turns, both meet the same moments of the machine."""
+        n = self.args.n
+        db = self.tmp / "revalidate.db"
+        urls = ["--allow-private", "--db", str(db)]
+        fill_cmd = self.og_cmd(self.own_urls, *urls)
+        cmd = self.og_cmd(self.own_urls, *urls, "--max-age", "0")
+        filled: list[bool] = []  # did the last fill run succeed
+
+        def fill() -> Result:
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{db}{suffix}").unlink(missing_ok=True)
+            label = "og-preview full fetch (fills the cache)"
+            result = self.run_og("revalidate-full", label, "revalidate", fill_cmd, n, served=True)
+            filled[:] = [result.ok]
+            if result.ok:
+                result.note = f"{result.extra['served']['body_bytes'] / 1e6:,.1f} MB of bodies"
+            return result
+
+        def check(record: dict[str, Any]) -> str | None:
+            return "changed" if record.get("changed") else None
+
+        def rerun() -> Result:
+            label = f"og-preview --max-age 0 re-run ({n:,} 304s)"
+            result = self.run_og(
+                "revalidate", label, "revalidate", cmd, n, want_cached=n, check=check, served=True
+            )
+            served = result.extra["served"]
+            summary = REVALIDATED.search(result.run.stderr)
+            revalidated, changed = (int(x) for x in summary.groups()) if summary else (0, 0)
+            result.extra.update(revalidated=revalidated, changed=changed)
+            if served["not_modified"] != n or served["body_bytes"]:
+                result.ok = False
+                result.note = (
+                    f"{result.note}, server: {served['not_modified']} 304s, "
+                    f"{served['body_bytes']:,} body bytes"
+                ).lstrip(", ")
+            if not all(filled):
+                result.ok = False
+                result.note = f"the fill run failed; {result.note}"
+            if result.ok:
+                result.note = (
+                    f"{served['not_modified']:,} 304s, {served['body_bytes']:,} body bytes"
+                )
+            return result
+
+        self.best_of_turns([("revalidate-full", fill), ("revalidate", rerun)])
+
+    def run_check_images(self) -> None:
+        """og-preview over `/pi/<i>` (the pages with a local og:image, `/img/<i % 50>.png`,
+        1200x630) without and with `--check-images`, each into a fresh cache, in turns."""
+        n, port = self.args.n, self.server.fast
+        local = f"http://127.0.0.1:{port}/img/"
+
+        def page_image(record: dict[str, Any]) -> str | None:
+            image = record.get("image") or ""
+            return None if image.startswith(local) else f"image {image[:60]!r}"
+
+        def image_ok(record: dict[str, Any]) -> str | None:
+            looked = record.get("image_check") or {}
+            if looked.get("status") != "ok":
+                return f"image_check {looked.get('status')}"
+            if (looked.get("width"), looked.get("height")) != IMAGE_SIZE:
+                return f"image_check {looked.get('width')}x{looked.get('height')}"
+            return page_image(record)
+
+        def contender(name: str, label: str, *extra: str) -> Callable[[], Result]:
+            db = self.tmp / f"{name}.db"
+            check = image_ok if extra else page_image
+
+            def run() -> Result:
+                for suffix in ("", "-wal", "-shm"):
+                    Path(f"{db}{suffix}").unlink(missing_ok=True)
+                cmd = self.og_cmd(self.image_urls, "--allow-private", "--db", str(db), *extra)
+                result = self.run_og(name, label, "images", cmd, n, check=check, served=True)
+                if result.ok:
+                    images = result.extra["served"]["images"]
+                    result.note = f"{images} image requests" if extra else "local og:image"
+                return result
+
+            return run
+
+        self.best_of_turns(
+            [
+                ("images-plain", contender("images-plain", "og-preview, /pi/ pages")),
+                (
+                    "check-images",
+                    contender("check-images", "og-preview --check-images", "--check-images"),
+                ),
+            ]
+        )
 
     def run_commit_rate(self) -> None:
         """Records/s the client commits: `pipeline.save` of COMMIT_RECORDS records of the
@@ -571,6 +733,10 @@ def targets(results: dict[str, Result]) -> list[dict[str, Any]]:
     ok = v is not None and v >= 0.8 and dns is not None and dns.ok
     add(f"dns: og-preview vs ceiling ({lookups}/{delay:g} s)", v, ">= 0.8x", check(v, ok))
     add("cluster vs local pool (URLs/s)", ratio(results.get("cluster"), og), "", None)
+    v = ratio(results.get("revalidate"), results.get("revalidate-full"))
+    add("revalidate (304s) vs full fetch (URLs/s)", v, "", None)
+    v = ratio(results.get("check-images"), results.get("images-plain"))
+    add("--check-images vs without (URLs/s)", v, "", None)
     commit = results.get("commit-rate")
     add("commit rate (records/s)", commit.rate if commit else None, "", None)
     for t in out:
@@ -626,6 +792,32 @@ def print_report(results: dict[str, Result], server: PageServer, args: argparse.
         )
     elif "cluster" in args.only_set and getattr(args, "cluster_skipped", None):
         print(f"cluster: SKIPPED: {args.cluster_skipped}")
+    reval, full = results.get("revalidate"), results.get("revalidate-full")
+    if reval is not None and full is not None and reval.urls and full.urls:
+        served, full_served = reval.extra["served"], full.extra["served"]
+        print(
+            f"revalidate: {reval.urls:,} stale URLs re-run with --max-age 0: "
+            f"{reval.rate:,.0f} URLs/s, {1000 * reval.run.cpu / reval.urls:.2f} ms CPU a URL, "
+            f"server sent {served['body_bytes']:,} body bytes and {served['not_modified']:,} "
+            f"304s (og-preview counted {reval.extra['revalidated']:,} revalidated, "
+            f"{reval.extra['changed']:,} changed); the full fetch filling the cache, in turns: "
+            f"{full.rate:,.0f} URLs/s, {1000 * full.run.cpu / full.urls:.2f} ms CPU a URL, "
+            f"{full_served['body_bytes']:,} body bytes; "
+            f"{fmt(ratio(reval, full), '.2f')}x the URLs/s"
+            + (f" (the og-preview contender, earlier: {og.rate:,.0f} URLs/s)" if og else "")
+            + ("" if reval.ok and full.ok else " NOT OK")
+        )
+    plain, checked = results.get("images-plain"), results.get("check-images")
+    if plain is not None and checked is not None and plain.urls and checked.urls:
+        plain_ms = 1000 * plain.run.cpu / plain.urls
+        checked_ms = 1000 * checked.run.cpu / checked.urls
+        print(
+            f"check-images: {plain.rate:,.0f} URLs/s ({plain_ms:.2f} ms CPU a URL) without, "
+            f"{checked.rate:,.0f} URLs/s ({checked_ms:.2f} ms CPU a URL) with --check-images: "
+            f"{fmt(ratio(checked, plain), '.2f')}x the URLs/s, {checked_ms - plain_ms:+.2f} ms "
+            f"CPU a URL, {checked.extra['served']['images']:,} image requests served "
+            f"({IMAGES} distinct images)"
+        )
     commit = results.get("commit-rate")
     if commit is not None:
         print(
