@@ -123,24 +123,25 @@ def user_version(db: Database) -> int:
     return int(db.execute("PRAGMA user_version").fetchone()[0])
 
 
-def has_tables(db: Database) -> bool:
-    """Does the database hold any table or view (SQLite's own aside)?"""
-    row = db.execute("SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite%'")
-    return bool(row.fetchone()[0])
-
-
 def check(db: Database) -> None:
     """Refuse, reading only, a file this version must not write to or cannot read: a
     SQLite database that is not an og-preview cache (a `previews` table of someone
     else's, or tables and no `previews` at all), or a cache of a newer og-preview. An
     empty database is fine: it becomes a cache."""
-    table = db.table(TABLE)
-    if table.exists():
-        if not {"url", "status"} <= set(table.columns_dict):
+    # (the names in one read: another process may be creating the cache meanwhile)
+    names = {
+        name
+        for (name,) in db.execute(
+            "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') "
+            "AND name NOT LIKE 'sqlite%'"
+        )
+    }
+    if TABLE in names:
+        if not {"url", "status"} <= set(db.table(TABLE).columns_dict):
             raise SchemaError(
                 f"its `{TABLE}` table is not an og-preview cache (choose another --db)"
             )
-    elif has_tables(db):
+    elif names:
         raise SchemaError(
             f"a SQLite database without og-preview's `{TABLE}` table is not an og-preview "
             "cache (choose another --db)"

@@ -65,13 +65,14 @@ def test_a_full_disk_stops_the_batch_in_one_line_and_keeps_what_was_printed(
     if why is not None:
         pytest.skip(why)
     listing = tmp_path / "urls.txt"
-    listing.write_text("\n".join(_slow_pages(site, 400, "full", size=2000)) + "\n")
+    listing.write_text("\n".join(_slow_pages(site, 3000, "full", size=600)) + "\n")
     disk = tmp_path / "disk"
     disk.mkdir()
     out, err, kept = tmp_path / "out.jsonl", tmp_path / "err.txt", tmp_path / "kept.db"
-    # the cache on a 400 KiB tmpfs seen by this command only; its file copied out after
+    # the cache on a 1.2 MiB tmpfs seen by this command only (a group of records, at most
+    # 256 of ~1.5 kB, fits; 3,000 do not); its file copied out after
     script = (
-        f"mount -t tmpfs -o size=400k tmpfs {disk} && "
+        f"mount -t tmpfs -o size=1200k tmpfs {disk} && "
         f"{OG_PREVIEW} batch {listing} --allow-private --db {disk}/cache.db > {out} 2> {err}; "
         f"echo $? > {tmp_path}/rc; cp {disk}/cache.db {kept}; "
         f"cp {disk}/cache.db-wal {kept}-wal 2>/dev/null; true"
