@@ -9,20 +9,17 @@ import typer
 
 from ..config import DEFAULT_USER_AGENT
 from ..present.output import writer_for
-from ..present.progress import Counts, NullProgress
 from .common import (
     CheckImagesOpt,
     DbOpt,
     ExitCode,
     QuietOpt,
     VerboseOpt,
-    exit_code,
     fail,
     open_cache,
-    quiet_broken_pipe,
     resolve_format,
 )
-from .notes import FailureNotes
+from .notes import print_records
 from .options import (
     AllowPrivateOpt,
     FormatOpt,
@@ -74,15 +71,5 @@ def fetch(
     finally:
         if cache is not None:
             cache.close()
-    counts = Counts()
     writer = writer_for(fmt, sys.stdout, single=len(records) == 1, jsonld=not no_jsonld)
-    # failures on stderr unless a card on the terminal shows them already
-    notes = None if quiet or fmt == "card" else FailureNotes(NullProgress(), every=True)
-    with quiet_broken_pipe():
-        for record in records:
-            counts.add(record)
-            writer.write(record)
-            if notes is not None:
-                notes.add(record)
-        writer.close()
-    raise typer.Exit(int(exit_code(counts)))
+    raise typer.Exit(print_records(records, writer, fmt, quiet=quiet))

@@ -4,7 +4,10 @@ why, as curl does, without `-v`. One line per failed URL, the first `CAP` of a b
 
 from __future__ import annotations
 
-from ..present.progress import Progress
+from collections.abc import Iterable
+
+from ..present.output import Writer
+from ..present.progress import Counts, NullProgress, Progress
 from ..record import ErrorKind, Preview
 
 CAP = 10  # failure lines before the rest is counted, not printed
@@ -25,6 +28,23 @@ def failure_line(record: Preview) -> str:
     if error.kind is ErrorKind.BLOCKED and any(w in error.message for w in _PRIVATE_WORDS):
         line += " (--allow-private fetches it)"
     return line
+
+
+def print_records(records: Iterable[Preview], writer: Writer, fmt: str, *, quiet: bool) -> int:
+    """Write `records` (as they come) and tell their failures on stderr, unless a card on
+    the terminal shows them already; the exit code their outcomes make."""
+    from .common import exit_code, quiet_broken_pipe
+
+    counts = Counts()
+    notes = None if quiet or fmt == "card" else FailureNotes(NullProgress(), every=True)
+    with quiet_broken_pipe():
+        for record in records:
+            counts.add(record)
+            writer.write(record)
+            if notes is not None:
+                notes.add(record)
+        writer.close()
+    return int(exit_code(counts))
 
 
 class FailureNotes:

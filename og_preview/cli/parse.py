@@ -11,10 +11,9 @@ import typer
 
 from ..config import Settings, SettingsError
 from ..present.output import writer_for
-from ..present.progress import Counts, NullProgress
 from ..urls import InvalidURL, normalise
-from .common import exit_code, fail, quiet_broken_pipe, resolve_format
-from .notes import FailureNotes
+from .common import fail, resolve_format
+from .notes import print_records
 from .options import ParseFormatOpt, ParseNoJsonldOpt, ParseTimeoutOpt
 
 
@@ -67,25 +66,18 @@ def parse(
             fail(f"--url: {exc}")
     from ..run.pipeline import parse_saved
 
-    counts = Counts()
     writer = writer_for(fmt, sys.stdout, single=len(sources) == 1)
-    # failures on stderr unless a card on the terminal shows them already
-    notes = None if quiet or fmt == "card" else FailureNotes(NullProgress(), every=True)
-    with quiet_broken_pipe():
-        for name in sources:
-            record = parse_saved(
-                _read(name),
-                url,
-                source=_source_url(name),
-                include_jsonld=not no_jsonld,
-                parse_timeout=parse_timeout,
-            )
-            counts.add(record)
-            writer.write(record)
-            if notes is not None:
-                notes.add(record)
-        writer.close()
-    raise typer.Exit(int(exit_code(counts)))
+    records = (
+        parse_saved(
+            _read(name),
+            url,
+            source=_source_url(name),
+            include_jsonld=not no_jsonld,
+            parse_timeout=parse_timeout,
+        )
+        for name in sources
+    )
+    raise typer.Exit(print_records(records, writer, fmt, quiet=quiet))
 
 
 def _sources(files: list[str] | None) -> list[str]:
