@@ -319,7 +319,7 @@ class Bench:
         )
         cmd = [self.og_bin, "batch", str(path), "--no-cache", "--no-progress", "--format", "jsonl"]
         with open(os.devnull, "wb") as devnull:
-            run = measure(cmd, stdout=devnull, budget=budget)
+            run = measure(cmd, stdout=devnull, budget=budget, with_pss=True)
         path.unlink()
         done = SUMMARY.search(run.stderr)
         urls = int(done.group(1)) if done else 0
@@ -334,7 +334,8 @@ class Bench:
         rss_at = {f"{p}%": round(run.rss_at(p / 100), 1) for p in (10, 50, 100)}
         extra = {"input_lines": lines, "rss_mb_at": rss_at, "stopped_by_budget": stopped}
         note += " (RSS at 10/50/100%: " + "/".join(f"{v:.0f}" for v in rss_at.values())
-        note += " MB)"
+        note += f" MB; peak PSS {run.peak_pss_mb:.0f} MB)"
+        extra["peak_pss_mb"] = round(run.peak_pss_mb, 1)
         label = f"og-preview {lines:,} blocked URLs --no-cache"
         result = Result(name, label, "memory", urls, run, ok, note, extra)
         self.results[name] = result

@@ -104,6 +104,19 @@ def vm_rss(pid: int) -> int | None:
     return None
 
 
+def pss(pid: int) -> int | None:
+    """Pss of /proc/<pid>/smaps_rollup, in bytes: its private pages plus its share of the
+    pages it shares (forked workers share their forkserver's imports), so that a sum over
+    a process tree counts each page once."""
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
 def role(pid: int) -> str:
     try:
         cmd = (
@@ -139,6 +152,7 @@ class Run:
     processes: int = 0  # distinct processes seen in the tree
     timeline: list[tuple[float, float]] = field(default_factory=list)  # (s, MB)
     stderr: str = ""
+    peak_pss_mb: float = 0.0  # peak of the sum of Pss over the tree (`run(with_pss=True)`)
 
     def rss_at(self, fraction: float) -> float:
         """Tree RSS (MB) at `fraction` of the run's wall time (nearest earlier sample)."""
@@ -164,6 +178,8 @@ class Sampler(threading.Thread):
         self.seen: dict[int, str] = {}  # pid -> role
         self.last_cpu: dict[int, float] = {}
         self.peak = 0
+        self.peak_pss = 0
+        self.with_pss = False  # (reading smaps_rollup costs more: the memory runs only)
         self.timeline: list[tuple[float, float]] = []
 
     def procs(self) -> dict[int, ProcInfo]:
@@ -201,15 +217,18 @@ class Sampler(threading.Thread):
 
     def sample(self) -> None:
         procs = self.procs()
-        total = 0
+        total = total_pss = 0
         for pid in self.tree(procs):
             if pid not in self.seen:
                 self.seen[pid] = "main" if pid == self.root else role(pid)
             rss = vm_rss(pid)
             total += procs[pid].rss if rss is None else rss
+            if self.with_pss:
+                total_pss += pss(pid) or 0
             self.last_cpu[pid] = procs[pid].cpu
         if total:  # not after the tree is gone
             self.peak = max(self.peak, total)
+            self.peak_pss = max(self.peak_pss, total_pss)
             self.timeline.append((time.perf_counter() - self.started, total / MB))
 
     def run(self) -> None:
@@ -291,8 +310,10 @@ def run(
     interval: float = 0.05,
     budget: float | None = None,
     env: dict[str, str] | None = None,
+    with_pss: bool = False,
 ) -> Run:
-    """Run `cmd` to completion (SIGINT after `budget` seconds, then SIGKILL)."""
+    """Run `cmd` to completion (SIGINT after `budget` seconds, then SIGKILL). `with_pss`:
+    also the peak of the tree's summed Pss."""
     keep = _children_of_me()  # e.g. the page server: never reaped here
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     busy0 = machine_busy()
@@ -300,6 +321,7 @@ def run(
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=stdout, stderr=subprocess.PIPE, env=env)
     sampler = Sampler(proc.pid, interval, started)
+    sampler.with_pss = with_pss
     sampler.start()
     stderr_chunks: list[bytes] = []
     assert proc.stderr is not None
@@ -322,6 +344,7 @@ def run(
         wall=wall,
         cpu=cpu,
         peak_rss_mb=sampler.peak / MB,
+        peak_pss_mb=sampler.peak_pss / MB,
         main_maxrss_mb=usage.ru_maxrss / 1024,
         other_load=max(0.0, (busy1 - busy0) - cpu - watched) / wall if wall else 0.0,
         watched_cpu=watched,
