@@ -11,10 +11,10 @@ import re
 import stat
 import sys
 from array import array
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, cast
+from typing import Any, AnyStr, BinaryIO, cast
 from urllib.parse import quote, urlsplit, urlunsplit
 
 MAX_URL_LENGTH = 8 * 1024
@@ -199,20 +199,34 @@ def _text_stream(name: str, raw: BinaryIO) -> Iterable[bytes] | Iterable[str]:
     if head.startswith(_UTF16_BOMS):
         return _utf16(stream)
     _refuse_binary(name, head)
-    return stream
+    return _bounded_lines(stream.readline, b"\n")
+
+
+# A line is read at most this long: a longer one is an invalid URL whatever follows, and
+# the rest of it is skipped, never held (one endless line of a gzip bomb unpacks to GBs).
+LINE_LIMIT = MAX_URL_LENGTH + 2
+
+
+def _bounded_lines(readline: Callable[[int], AnyStr], newline: AnyStr) -> Iterator[AnyStr]:
+    """The lines `readline` gives, each cut to `LINE_LIMIT` (the cut part skipped)."""
+    while line := readline(LINE_LIMIT):
+        yield line
+        if len(line) == LINE_LIMIT and not line.endswith(newline):
+            while (rest := readline(LINE_LIMIT)) and not rest.endswith(newline):
+                pass
 
 
 def _utf16(stream: io.BufferedReader) -> Iterator[str]:
     text = io.TextIOWrapper(stream, encoding="utf-16", errors="replace")
     try:
-        yield from text
+        yield from _bounded_lines(text.readline, "\n")
     finally:
         text.detach()  # (the file is closed by its opener)
 
 
 def _gunzipped(name: str, stream: gzip.GzipFile) -> Iterator[bytes]:
     try:
-        yield from stream
+        yield from _bounded_lines(stream.readline, b"\n")
     except (OSError, EOFError, gzip.BadGzipFile) as exc:
         raise InputError(f"cannot read input file: {name} (broken gzip: {exc})") from None
 

@@ -202,3 +202,22 @@ def test_a_broken_gzip_input_is_one_line(tmp_path: Path) -> None:
     listing.write_bytes(gzip.compress(b"https://a.example/\n" * 100)[:-30])
     with pytest.raises(InputError, match=r"^cannot read input file: .*broken gzip"):
         list(read_lines([str(listing)]))
+
+
+@pytest.mark.parametrize("packed", [False, True])
+def test_an_endless_line_is_cut_not_held(tmp_path: Path, packed: bool) -> None:
+    """A 64 MiB line (a gzip of it is 64 kB) is one invalid URL, read in 8 kB pieces."""
+    import tracemalloc
+
+    data = b"https://a.example/" + b"a" * (64 << 20) + b"\nhttps://b.example/\n"
+    listing = tmp_path / ("urls.txt.gz" if packed else "urls.txt")
+    listing.write_bytes(gzip.compress(data, 1) if packed else data)
+    del data
+    tracemalloc.start()
+    try:
+        items = list(iter_inputs(read_lines([str(listing)])))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert [i.url for i in items] == [None, "https://b.example/"]
+    assert peak < 4 << 20  # (the whole line would be 64 MiB)
