@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import random
-from collections.abc import AsyncGenerator, Iterable
+from collections.abc import AsyncGenerator, Collection, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from ..store.cache import Cache
     from .pool import WorkerPool
 
-__all__ = ["WatchStatus", "is_news", "watch"]
+__all__ = ["WatchStatus", "first_due", "is_news", "next_due", "watch"]
 
 # At most this many due URLs are handed to one round (with twice `concurrency` in flight):
 # a round ends and the next due ones are picked while the rest of a large list waits.
@@ -58,6 +58,22 @@ class WatchStatus:
             self.revalidated += 1
         if is_news(record):
             self.changed += 1
+
+
+def first_due(
+    urls: list[str], fresh: Collection[str], start: float, every: float, rng: random.Random
+) -> list[tuple[float, str]]:
+    """The first checks, as a heap of (time, URL): a URL whose preview is fresh at a
+    random point of the interval (so a list is never refreshed all at once), the others
+    at `start`."""
+    due = [(start + (rng.uniform(0, every) if url in fresh else 0.0), url) for url in urls]
+    heapq.heapify(due)
+    return due
+
+
+def next_due(now: float, every: float, jitter: float, rng: random.Random) -> float:
+    """When a URL just checked is due again: `every` from `now`, ± `jitter` of it."""
+    return now + every * (1 + rng.uniform(-jitter, jitter))
 
 
 def is_news(record: Preview) -> bool:
@@ -95,9 +111,7 @@ async def watch(
     loop = asyncio.get_running_loop()
     start = loop.time()
     fresh = cache.lookup_many(keys, max_age=timedelta(seconds=every)) if cache else {}
-    # fresh previews: first due at a random point of the interval; the others at once
-    due = [(start + (rng.uniform(0, every) if url in fresh else 0.0), url) for url in keys]
-    heapq.heapify(due)
+    due = first_due(keys, fresh.keys(), start, every, rng)
     each_round = settings.but(max_age=timedelta(0), refresh=False)  # due: revalidate
     async with runner(settings, pool) as run:
         while due:
@@ -117,8 +131,7 @@ async def watch(
                 while (group := await scheduler.next_group()) is not None:
                     for record in group:
                         status.add(record)
-                        spread = every * (1 + rng.uniform(-jitter, jitter))
-                        heapq.heappush(due, (loop.time() + spread, record.url))
+                        heapq.heappush(due, (next_due(loop.time(), every, jitter, rng), record.url))
                         if is_news(record):
                             yield record
             finally:

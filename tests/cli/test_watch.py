@@ -98,3 +98,21 @@ def test_the_library_watch_yields_changes_only(site: Site, tmp_path: Path) -> No
     assert [r.title for r in seen[3:]] == ["Lib 0, edited"]
     assert all(is_news(r) for r in seen)
     assert (status.watched, status.changed, status.checked >= 4) == (3, 4, True)
+
+
+def test_fresh_urls_are_spread_over_the_interval_and_checks_jittered() -> None:
+    import random
+
+    from og_preview.run.watch import first_due, next_due
+
+    rng = random.Random(7)
+    urls = [f"https://a.example/{i}" for i in range(1000)]
+    fresh = set(urls[:900])
+    due = first_due(urls, fresh, 100.0, 60.0, rng)
+    times = {url: when for when, url in due}
+    assert all(times[url] == 100.0 for url in urls[900:])  # not cached: at once
+    spread = sorted(times[url] for url in urls[:900])
+    assert 100.0 <= spread[0] < 103.0 and 157.0 < spread[-1] < 160.0  # the whole minute
+    assert max(sum(1 for t in spread if s <= t < s + 6) for s in range(100, 160, 6)) < 150
+    nexts = [next_due(0.0, 60.0, 0.1, rng) for _ in range(1000)]
+    assert 54.0 <= min(nexts) < 55.0 and 65.0 < max(nexts) <= 66.0
