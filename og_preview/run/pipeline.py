@@ -113,7 +113,7 @@ async def preview(
     if stale_while_revalidate and cache is not None and not settings.refresh:
         stale = cache.get(key)
         if stale is not None and stale.ok:
-            task = asyncio.create_task(_refresh(key, validators, settings, cache, session))
+            task = asyncio.create_task(_fetch_one(key, validators, settings, cache, session))
             _REFRESHING.add(task)
             task.add_done_callback(functools.partial(_refreshed, on_change=on_change))
             return stale.with_changes(from_cache=True, changed=None)
@@ -144,16 +144,6 @@ async def _fetch_one(
 # The background refreshes of `preview(stale_while_revalidate=True)`, kept referenced
 # until done (the loop keeps only weak references to tasks).
 _REFRESHING: set[asyncio.Task[Preview]] = set()
-
-
-async def _refresh(
-    key: str,
-    validators: Validators | None,
-    settings: Settings,
-    cache: Cache,
-    session: ClientSession | None,
-) -> Preview:
-    return await _fetch_one(key, validators, settings, cache, session)
 
 
 def _refreshed(
