@@ -57,7 +57,7 @@ class FailureNotes:
         per URL on a terminal: only the offline hint is given)."""
         self.progress = progress
         self.every = every
-        self.cap = cap if lines else 0
+        self.cap = cap
         self.lines = lines
         self.failed = 0
         self.lookups_failed = 0  # dns errors before anything was fetched
@@ -89,8 +89,6 @@ class FailureNotes:
             self.progress.note(f"og-preview: {failure_line(record)}")
         if offline:
             self._offline()
-        if not self.lines:
-            self.failed = 0
 
     def _offline(self) -> None:
         if not self.said_offline:
@@ -101,7 +99,7 @@ class FailureNotes:
         if self.lookups_failed >= 3 and not self.fetched:  # a short run of failed lookups only
             self._offline()
         more = self.failed - self.cap
-        if not self.every and more > 0:
+        if self.lines and not self.every and more > 0:
             urls = "URL" if more == 1 else "URLs"
             self.progress.note(
                 f"og-preview: … and {more} more failed {urls} "
